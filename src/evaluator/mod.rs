@@ -1,0 +1,18 @@
+//! The evaluator: simulate sequences of trades, score the end states, keep the best in a beam
+//! (spec evaluator-coordinator-planning.md §3–5). Pure and CPU-bound: no I/O, no async; it scores
+//! in the current rayon pool.
+
+pub mod api;
+pub mod batch;
+pub mod beam;
+pub mod breakdown;
+pub mod curves;
+pub mod engine;
+pub mod modes;
+pub mod portfolio_score;
+pub mod run;
+pub mod settings;
+pub mod symbol_terms;
+
+pub use api::{EvaluateOptions, EvaluateSequencesRequest, EvaluateSequencesResponse, evaluate_request};
+pub use settings::{EvaluationSettings, RiskProfile, ScoringProfile};

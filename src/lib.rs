@@ -1,0 +1,8 @@
+//! trading-planner: plans trades for a long-term stock portfolio.
+//!
+//! The pure modules (`domain`, `evaluator`) do no I/O; `store` owns the SQLite database;
+//! `gateway` is the HTTP surface; `cli` and `config` wire them together.
+
+pub mod domain;
+pub mod evaluator;
+pub mod store;

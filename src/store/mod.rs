@@ -1,0 +1,216 @@
+//! The project's SQLite database.
+//!
+//! [`Store`] owns one writer connection (behind a mutex) and a small pool of reader
+//! connections, all opened with the same pragmas (WAL, `busy_timeout`, foreign keys,
+//! `synchronous=NORMAL`). The schema is built by the embedded migrations in
+//! `src/store/migrations/`, tracked with `PRAGMA user_version`.
+//!
+//! Every method is blocking; async callers run them off the runtime (e.g. with
+//! `tokio::task::spawn_blocking`). Each table family lives in its own submodule that adds
+//! methods to [`Store`] (`metrics` for `calculated_metrics`).
+
+mod metrics;
+
+#[cfg(test)]
+mod tests;
+
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use rusqlite_migration::{M, Migrations};
+
+pub use metrics::{MetricsImport, now_iso};
+
+/// The schema migrations, in order. Append new ones; never edit or reorder applied ones.
+/// After migrating, `PRAGMA user_version` equals `MIGRATIONS.len()`.
+static MIGRATIONS: &[M<'static>] = &[M::up(include_str!("migrations/01-calculated-metrics.sql"))];
+
+/// How long a connection waits on a lock held by another connection before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// At most this many idle reader connections are kept for reuse.
+const MAX_IDLE_READERS: usize = 4;
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database's parent directory could not be created.
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database file could not be opened or configured.
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The schema migrations could not be applied.
+    #[error("cannot migrate the database {path}: {source}")]
+    Migrate {
+        path: PathBuf,
+        #[source]
+        source: Box<rusqlite_migration::Error>,
+    },
+    /// A metric value is NaN or infinite; nothing was written.
+    #[error("metric {metric} of {symbol} is not a finite number ({value}); nothing was written")]
+    NonFiniteValue {
+        symbol: String,
+        metric: String,
+        value: f64,
+    },
+    /// Any other SQLite failure.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// The SQLite database: one writer connection and a pool of reader connections.
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    /// Idle reader connections, opened lazily and returned after use.
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Store {
+    /// Opens (creating parent directories and the file if needed) and applies the embedded
+    /// migrations.
+    ///
+    /// Every connection uses `journal_mode=WAL`, `busy_timeout=5000`, `foreign_keys=ON`
+    /// and `synchronous=NORMAL`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let mut writer = open_connection(path)?;
+        Migrations::from_slice(MIGRATIONS)
+            .to_latest(&mut writer)
+            .map_err(|source| StoreError::Migrate {
+                path: path.to_path_buf(),
+                source: Box::new(source),
+            })?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` with exclusive use of the writer connection.
+    ///
+    /// A panic in an earlier writer does not poison the store: an open transaction is rolled
+    /// back when its `Transaction` is dropped, so the connection is still usable.
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = lock(&self.writer);
+        f(&mut conn)
+    }
+
+    /// Runs `f` with a reader connection from the pool (opening one if none is idle); the
+    /// connection goes back to the pool afterwards, also when `f` fails.
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let reader = self.reader()?;
+        f(&reader)
+    }
+
+    fn reader(&self) -> Result<Reader<'_>, StoreError> {
+        let idle = lock(&self.readers).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let conn = open_connection(&self.path)?;
+                conn.pragma_update(None, "query_only", true)
+                    .map_err(|source| self.open_error(source))?;
+                conn
+            }
+        };
+        Ok(Reader {
+            store: self,
+            conn: Some(conn),
+        })
+    }
+
+    fn open_error(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Open {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+/// A reader connection borrowed from the pool; returned to it on drop.
+struct Reader<'a> {
+    store: &'a Store,
+    conn: Option<Connection>,
+}
+
+impl Deref for Reader<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .expect("reader connection present until drop")
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut idle = lock(&self.store.readers);
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+    }
+}
+
+/// Locks a mutex, ignoring poisoning (the guarded connections stay consistent; see
+/// [`Store::write`]).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Opens one connection and applies the connection pragmas.
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let open_error = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open(path).map_err(open_error)?;
+    configure(&conn).map_err(open_error)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // First, so that switching the journal mode waits for other connections' locks.
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(journal_mode = %mode, "SQLite did not switch to WAL journal mode");
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(())
+}

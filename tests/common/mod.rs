@@ -1,0 +1,118 @@
+//! Shared helpers of the integration tests: the recorded oracle and JSON comparison.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use trading_planner::domain::MetricsBySymbol;
+
+/// The oracle of recorded Python answers: `../shared/oracle` beside the repository, or
+/// `TRADING_PLANNER_ORACLE` when set.
+pub fn oracle_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("TRADING_PLANNER_ORACLE") {
+        return PathBuf::from(dir);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/oracle")
+}
+
+pub fn read_json(path: &Path) -> Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
+}
+
+/// The golden pairs: (name, request, response).
+pub fn golden_pairs() -> Vec<(String, Value, Value)> {
+    let dir = oracle_dir().join("golden");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("the oracle must be at {}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".request.json")
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "no golden pairs in {}", dir.display());
+    names
+        .into_iter()
+        .map(|name| {
+            let request = read_json(&dir.join(format!("{name}.request.json")));
+            let response = read_json(&dir.join(format!("{name}.response.json")));
+            (name, request, response)
+        })
+        .collect()
+}
+
+/// The metrics the Python evaluator read for a golden pair: `securities[].metrics` of the
+/// scenario its name points to (`py_eval_n010_*` → `scenario_n010.json`).
+pub fn scenario_metrics(golden_name: &str) -> MetricsBySymbol {
+    let size = golden_name.split('_').nth(2).expect("py_eval_nNNN_variant");
+    let scenario = read_json(&oracle_dir().join(format!("scenario_{size}.json")));
+    metrics_of_scenario(&scenario)
+}
+
+pub fn metrics_of_scenario(scenario: &Value) -> MetricsBySymbol {
+    let mut out = MetricsBySymbol::new();
+    for security in scenario["securities"].as_array().expect("securities") {
+        let symbol = security["symbol"].as_str().expect("symbol").to_string();
+        let metrics = security["metrics"].as_object().expect("metrics");
+        let map = metrics
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_f64()?)))
+            .collect();
+        out.insert(symbol, map);
+    }
+    out
+}
+
+/// Compares two JSON documents: same structure and keys, strings and booleans equal, numbers
+/// within `tolerance` (absolute). Returns the first difference as a path and a description.
+pub fn json_diff(expected: &Value, actual: &Value, tolerance: f64) -> Option<String> {
+    fn walk(e: &Value, a: &Value, tol: f64, path: &mut Vec<String>) -> Option<String> {
+        let here = || format!("/{}", path.join("/"));
+        match (e, a) {
+            (Value::Number(x), Value::Number(y)) => {
+                let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+                ((x - y).abs() > tol).then(|| format!("{}: expected {x:?}, got {y:?}", here()))
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                let xk: Vec<_> = x.keys().collect();
+                let yk: Vec<_> = y.keys().collect();
+                let (mut xs, mut ys) = (xk.clone(), yk.clone());
+                xs.sort();
+                ys.sort();
+                if xs != ys {
+                    return Some(format!("{}: keys {xk:?} vs {yk:?}", here()));
+                }
+                for (k, v) in x {
+                    path.push(k.clone());
+                    let d = walk(v, &y[k], tol, path);
+                    path.pop();
+                    if d.is_some() {
+                        return d;
+                    }
+                }
+                None
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                if x.len() != y.len() {
+                    return Some(format!("{}: length {} vs {}", here(), x.len(), y.len()));
+                }
+                for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                    path.push(i.to_string());
+                    let d = walk(v, w, tol, path);
+                    path.pop();
+                    if d.is_some() {
+                        return d;
+                    }
+                }
+                None
+            }
+            _ => (e != a).then(|| format!("{}: expected {e}, got {a}", here())),
+        }
+    }
+    walk(expected, actual, tolerance, &mut Vec::new())
+}
