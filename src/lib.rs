@@ -3,6 +3,10 @@
 //! The pure modules (`domain`, `evaluator`) do no I/O; `store` owns the SQLite database;
 //! `gateway` is the HTTP surface; `cli` and `config` wire them together.
 
+pub mod bench;
+pub mod cli;
+pub mod config;
 pub mod domain;
 pub mod evaluator;
+pub mod gateway;
 pub mod store;

@@ -25,14 +25,11 @@ pub fn round_py(x: f64, ndigits: u32) -> f64 {
         // d is exact; the sign of fl(d + e) is the sign of the exact sum.
         let d = (p - f) - 0.5;
         let s = d + e;
-        let c = if s > 0.0 {
+        // Above the midpoint, or exactly on it with an odd floor: round up (ties to even).
+        let c = if s > 0.0 || (s == 0.0 && f % 2.0 != 0.0) {
             f + 1.0
-        } else if s < 0.0 {
-            f
-        } else if f % 2.0 == 0.0 {
-            f
         } else {
-            f + 1.0
+            f
         };
         let r = c / scale;
         // Python keeps the sign of zero: round(-0.0001, 2) is -0.0.

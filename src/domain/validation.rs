@@ -126,3 +126,169 @@ impl FieldError {
         )
     }
 }
+
+/// Decodes a JSON request body into `T`, reporting problems as FastAPI would: malformed JSON as
+/// `json_invalid`, a missing field as `missing`, a wrong type or enum value with its location.
+/// Reports the first schema problem (FastAPI reports all of them).
+pub fn decode_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Vec<FieldError>> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(vec![FieldError::new(
+            "missing",
+            vec!["body".into()],
+            "Field required",
+            Value::Null,
+            None,
+        )]);
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        let offset = byte_offset(bytes, e.line(), e.column());
+        vec![FieldError {
+            kind: "json_invalid".into(),
+            loc: vec![Value::from("body"), Value::from(offset)],
+            msg: "JSON decode error".into(),
+            input: json!({}),
+            ctx: Some(json!({ "error": e.to_string() })),
+        }]
+    })?;
+    serde_path_to_error::deserialize::<_, T>(&value).map_err(|e| vec![schema_error(&value, &e)])
+}
+
+fn byte_offset(bytes: &[u8], line: usize, column: usize) -> usize {
+    let mut current = 1;
+    for (i, b) in bytes.iter().enumerate() {
+        if current == line {
+            return (i + column.saturating_sub(1)).min(bytes.len());
+        }
+        if *b == b'\n' {
+            current += 1;
+        }
+    }
+    bytes.len()
+}
+
+fn schema_error(root: &Value, error: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+    use serde_path_to_error::Segment;
+    let mut loc = vec!["body".to_string()];
+    let mut node = Some(root);
+    for segment in error.path().iter() {
+        match segment {
+            Segment::Seq { index } => {
+                loc.push(index.to_string());
+                node = node.and_then(|n| n.get(*index));
+            }
+            Segment::Map { key } => {
+                loc.push(key.clone());
+                node = node.and_then(|n| n.get(key));
+            }
+            Segment::Enum { variant } => loc.push(variant.clone()),
+            Segment::Unknown => {}
+        }
+    }
+    let input = node.cloned().unwrap_or(Value::Null);
+    let message = error.inner().to_string();
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_string();
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split('`').next())
+    {
+        loc.push(field.to_string());
+        return FieldError::new("missing", loc, "Field required", input, None);
+    }
+    if message.starts_with("unknown variant") {
+        let expected = message
+            .split("expected ")
+            .nth(1)
+            .unwrap_or("")
+            .replace('`', "'");
+        return FieldError::new(
+            "enum",
+            loc,
+            format!("Input should be {expected}"),
+            input,
+            Some(json!({ "expected": expected })),
+        );
+    }
+    if let Some(expected) = message.split(", expected ").nth(1) {
+        let (kind, msg) =
+            if expected.contains("i64") || expected.contains("u64") || expected.contains("integer")
+            {
+                ("int_type", "Input should be a valid integer")
+            } else if expected.contains("f64") || expected.contains("float") {
+                ("float_type", "Input should be a valid number")
+            } else if expected.contains("bool") {
+                ("bool_type", "Input should be a valid boolean")
+            } else if expected.starts_with("struct") || expected.contains("map") {
+                (
+                    "model_attributes_type",
+                    "Input should be a valid dictionary or object to extract fields from",
+                )
+            } else if expected.contains("string") {
+                ("string_type", "Input should be a valid string")
+            } else if expected.contains("sequence") {
+                ("list_type", "Input should be a valid list")
+            } else {
+                ("value_error", message.as_str())
+            };
+        return FieldError::new(kind, loc, msg, input, None);
+    }
+    FieldError::new("value_error", loc, message, input, None)
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::*;
+    use crate::domain::ActionCandidate;
+
+    #[test]
+    fn malformed_json_is_json_invalid_with_offset() {
+        let errors = decode_body::<ActionCandidate>(b"{\"side\": ").unwrap_err();
+        assert_eq!(errors[0].kind, "json_invalid");
+        assert_eq!(errors[0].loc[0], "body");
+    }
+
+    #[test]
+    fn missing_field_names_the_field() {
+        let errors = decode_body::<ActionCandidate>(br#"{"side":"BUY"}"#).unwrap_err();
+        assert_eq!(errors[0].kind, "missing");
+        assert_eq!(
+            errors[0].loc,
+            vec![Value::from("body"), Value::from("symbol")]
+        );
+    }
+
+    #[test]
+    fn wrong_side_is_an_enum_error() {
+        let body = br#"{"side":"buy","symbol":"A","name":"A","quantity":1,"price":1.0,"value_eur":1.0,"currency":"EUR","priority":0.1,"reason":"r"}"#;
+        let errors = decode_body::<ActionCandidate>(body).unwrap_err();
+        assert_eq!(errors[0].kind, "enum");
+        assert_eq!(
+            errors[0].loc,
+            vec![Value::from("body"), Value::from("side")]
+        );
+        assert_eq!(errors[0].input, Value::from("buy"));
+        assert_eq!(errors[0].msg, "Input should be 'BUY' or 'SELL'");
+    }
+
+    #[test]
+    fn wrong_type_is_located() {
+        let body = br#"{"side":"BUY","symbol":"A","name":"A","quantity":"many","price":1.0,"value_eur":1.0,"currency":"EUR","priority":0.1,"reason":"r"}"#;
+        let errors = decode_body::<ActionCandidate>(body).unwrap_err();
+        assert_eq!(errors[0].kind, "int_type");
+        assert_eq!(
+            errors[0].loc,
+            vec![Value::from("body"), Value::from("quantity")]
+        );
+    }
+
+    #[test]
+    fn empty_body_is_missing() {
+        assert_eq!(
+            decode_body::<ActionCandidate>(b"  ").unwrap_err()[0].kind,
+            "missing"
+        );
+    }
+}

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::batch::{SequenceBatch, SymbolTable};
 use super::breakdown::Breakdown;
-use super::engine::{EvalParams, Prepared, Scratch};
+use super::engine::{BasePortfolio, EvalParams, Prepared, Scratch};
 use super::modes::{Details, Mode};
 use super::portfolio_score::PortfolioScoreContext;
 use super::run::{BatchOffsets, Beam, score_batch};
@@ -153,16 +153,13 @@ pub fn prepare(
         risk_profile: s.risk_profile,
         weights: s.risk_profile.weights(),
     };
-    let prepared = Prepared::new(
-        symbols,
-        terms,
-        &positions,
+    let base = BasePortfolio {
+        positions,
         total_value,
         start_cash,
         diversification,
-        params,
-        profile,
-    );
+    };
+    let prepared = Prepared::new(symbols, terms, &base, params, profile);
     (prepared, batch)
 }
 

@@ -24,6 +24,19 @@ pub struct EvalParams {
     pub weights: ProfileWeights,
 }
 
+/// The portfolio sequences start from.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BasePortfolio {
+    /// (symbol index, EUR value) in request order.
+    pub positions: Vec<(u32, f64)>,
+    /// Total value including cash; trades never change it.
+    pub total_value: f64,
+    /// Cash the simulation starts from.
+    pub start_cash: f64,
+    /// Diversification input of the end-state score (portfolio score total / 100).
+    pub diversification: f64,
+}
+
 /// The base portfolio and per-symbol terms of one batch.
 #[derive(Clone, Debug)]
 pub struct Prepared {
@@ -88,23 +101,28 @@ impl BaseEval {
 }
 
 impl Prepared {
-    /// Prepares the base portfolio. `positions` are (symbol, EUR value) in request order; a
+    /// Prepares the base portfolio. Its positions are (symbol, EUR value) in request order; a
     /// repeated symbol keeps its first place and takes the later value, as a dict does.
     pub fn new(
         symbols: SymbolTable,
         terms: Vec<SymbolTerms>,
-        positions: &[(u32, f64)],
-        total_value: f64,
-        start_cash: f64,
-        diversification: f64,
+        base: &BasePortfolio,
         params: EvalParams,
         profile: ScoringProfile,
     ) -> Self {
+        let BasePortfolio {
+            positions,
+            total_value,
+            start_cash,
+            diversification,
+        } = base;
+        let (total_value, start_cash, diversification) =
+            (*total_value, *start_cash, *diversification);
         assert_eq!(symbols.len(), terms.len(), "one term per symbol");
         let mut slot_of_symbol = vec![NO_SLOT; symbols.len()];
         let mut slot_symbol = Vec::new();
         let mut slot_value = Vec::new();
-        for &(sym, value) in positions {
+        for &(sym, value) in positions.iter() {
             match slot_of_symbol[sym as usize] {
                 NO_SLOT => {
                     slot_of_symbol[sym as usize] = slot_symbol.len() as u32;

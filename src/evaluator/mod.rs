@@ -14,5 +14,7 @@ pub mod run;
 pub mod settings;
 pub mod symbol_terms;
 
-pub use api::{EvaluateOptions, EvaluateSequencesRequest, EvaluateSequencesResponse, evaluate_request};
+pub use api::{
+    EvaluateOptions, EvaluateSequencesRequest, EvaluateSequencesResponse, evaluate_request,
+};
 pub use settings::{EvaluationSettings, RiskProfile, ScoringProfile};

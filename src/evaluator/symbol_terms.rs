@@ -159,7 +159,7 @@ impl ScorerInputs {
     /// missing-but-requested 0.0 becomes 0.1); an absent key is 0.2.
     pub fn monte_carlo_volatility(&self) -> f64 {
         match self.monte_carlo_volatility {
-            Some(v) => v.min(1.0).max(0.1),
+            Some(v) => v.clamp(0.1, 1.0),
             None => 0.2,
         }
     }

@@ -1,5 +1,5 @@
-//! Shared helpers of the integration tests: the recorded oracle and JSON comparison.
-#![allow(dead_code)]
+//! Shared helpers of the integration tests: the recorded oracle, JSON comparison, a store
+//! loaded with a scenario's metrics, and the router.
 
 use std::path::{Path, PathBuf};
 
@@ -115,4 +115,57 @@ pub fn json_diff(expected: &Value, actual: &Value, tolerance: f64) -> Option<Str
         }
     }
     walk(expected, actual, tolerance, &mut Vec::new())
+}
+
+/// A temporary data directory whose database holds the metrics of a golden pair's scenario.
+pub fn store_with_metrics(
+    golden_name: &str,
+) -> (
+    tempfile::TempDir,
+    std::sync::Arc<trading_planner::store::Store>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        trading_planner::store::Store::open(&dir.path().join("trading-planner.db")).unwrap();
+    store
+        .replace_metrics(&scenario_metrics(golden_name), "oracle")
+        .unwrap();
+    (dir, std::sync::Arc::new(store))
+}
+
+/// The router over `store`, with `config`.
+pub fn router(
+    config: trading_planner::config::Config,
+    store: std::sync::Arc<trading_planner::store::Store>,
+) -> axum::Router {
+    let state = trading_planner::gateway::AppState::new(config, store).unwrap();
+    trading_planner::gateway::router(std::sync::Arc::new(state))
+}
+
+/// Sends one request through the router; returns the status and the JSON body.
+pub async fn call(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: impl Into<axum::body::Body>,
+) -> (u16, Value) {
+    use tower::ServiceExt;
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(body.into())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        panic!(
+            "{uri} answered non-JSON ({e}): {}",
+            String::from_utf8_lossy(&bytes)
+        )
+    });
+    (status, value)
 }

@@ -1,0 +1,184 @@
+//! `trading-planner bench`: measured throughput of the evaluator on a synthetic portfolio.
+//!
+//! Sequences are generated and scored in bounded batches, as a planning run does, so memory
+//! stays flat however many sequences are scored. Only scoring is timed.
+
+use std::time::Instant;
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::domain::Side;
+use crate::evaluator::batch::{Act, SequenceBatch, SymbolTable};
+use crate::evaluator::engine::{BasePortfolio, EvalParams, Prepared};
+use crate::evaluator::modes::Mode;
+use crate::evaluator::portfolio_score::PortfolioScoreContext;
+use crate::evaluator::run::{BatchOffsets, Beam, score_batch};
+use crate::evaluator::settings::{RiskProfile, ScoringProfile};
+use crate::evaluator::symbol_terms::{ScorerInputs, SymbolTerms};
+
+#[derive(Clone, Debug)]
+pub struct EvaluateBench {
+    pub positions: usize,
+    pub sequences: usize,
+    pub max_depth: usize,
+    pub threads: usize,
+    pub runs: usize,
+    pub batch_size: usize,
+    pub beam_width: usize,
+    pub seed: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct EvaluateBenchReport {
+    /// Sequences per second of each run.
+    pub rates: Vec<f64>,
+    pub median_rate: f64,
+    pub best_score: f64,
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// A synthetic universe: `positions` held symbols and half as many more that can be bought, each
+/// with plausible metrics.
+pub fn synthetic_portfolio(positions: usize, seed: u64) -> Prepared {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let universe = positions + positions / 2 + 1;
+    let mut symbols = SymbolTable::default();
+    let mut terms = Vec::with_capacity(universe);
+    for i in 0..universe {
+        symbols.intern(&format!("SYN{i:04}.EU"));
+        let inputs = ScorerInputs {
+            cagr_5y: Some(rng.random_range(-0.05..0.25)),
+            dividend_yield: Some(rng.random_range(0.0..0.06)),
+            consistency: Some(rng.random_range(0.2..1.0)),
+            monte_carlo_volatility: Some(rng.random_range(0.1..0.6)),
+            ..ScorerInputs::default()
+        };
+        terms.push(SymbolTerms::new(&inputs, true));
+    }
+    let held: Vec<(u32, f64)> = (0..positions)
+        .map(|i| (i as u32, rng.random_range(500.0..20_000.0)))
+        .collect();
+    let invested: f64 = held.iter().map(|p| p.1).sum();
+    let total_value = invested / 0.9;
+    let params = EvalParams {
+        transaction_cost_fixed: 2.0,
+        transaction_cost_percent: 0.002,
+        cost_penalty_factor: 0.1,
+        multi_timeframe: false,
+        risk_profile: RiskProfile::Balanced,
+        weights: RiskProfile::Balanced.weights(),
+    };
+    let diversification = PortfolioScoreContext::default()
+        .score(&[], total_value)
+        .total
+        / 100.0;
+    let base = BasePortfolio {
+        positions: held,
+        total_value,
+        start_cash: total_value * 0.05,
+        diversification,
+    };
+    Prepared::new(symbols, terms, &base, params, ScoringProfile::PythonCompat)
+}
+
+/// Fills `batch` with `count` random sequences of depth 1..=`max_depth`: sells of held symbols
+/// first, then buys, no symbol twice.
+pub fn fill_random_sequences(
+    batch: &mut SequenceBatch,
+    count: usize,
+    max_depth: usize,
+    held: usize,
+    universe: usize,
+    rng: &mut ChaCha8Rng,
+) {
+    batch.clear();
+    let mut used = [u32::MAX; 16];
+    for _ in 0..count {
+        let depth = rng.random_range(1..=max_depth.clamp(1, used.len()));
+        let sells = rng.random_range(0..=depth);
+        for k in 0..depth {
+            let sell = k < sells && held > 0;
+            let symbol = loop {
+                let s = if sell {
+                    rng.random_range(0..held)
+                } else {
+                    rng.random_range(0..universe)
+                } as u32;
+                if !used[..k].contains(&s) {
+                    break s;
+                }
+            };
+            used[k] = symbol;
+            let price: f64 = rng.random_range(5.0..500.0);
+            let quantity: i64 = rng.random_range(1..40);
+            batch.push_act(Act {
+                symbol,
+                side: if sell { Side::Sell } else { Side::Buy },
+                quantity,
+                price,
+                value_eur: quantity as f64 * price,
+                priority: rng.random_range(0.0..1.0),
+            });
+        }
+        batch.end_sequence();
+    }
+}
+
+pub fn run_evaluate_bench(
+    bench: &EvaluateBench,
+) -> Result<EvaluateBenchReport, rayon::ThreadPoolBuildError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(bench.threads)
+        .build()?;
+    let prepared = synthetic_portfolio(bench.positions, bench.seed);
+    let universe = prepared.symbols.len();
+    let mut rates = Vec::with_capacity(bench.runs);
+    let mut best_score = f64::NAN;
+    let batch_size = bench.batch_size.max(1);
+    let mut batch = SequenceBatch::with_capacity(batch_size, batch_size * bench.max_depth);
+    for _ in 0..bench.runs.max(1) {
+        let mut rng = ChaCha8Rng::seed_from_u64(bench.seed ^ 0x5eed);
+        let mut beam = Beam::new(bench.beam_width, false);
+        let mut scoring = std::time::Duration::ZERO;
+        let mut done = 0;
+        while done < bench.sequences {
+            let count = batch_size.min(bench.sequences - done);
+            fill_random_sequences(
+                &mut batch,
+                count,
+                bench.max_depth,
+                bench.positions,
+                universe,
+                &mut rng,
+            );
+            let offsets = BatchOffsets {
+                arrival: done as u64,
+                stream: done as u64,
+            };
+            let started = Instant::now();
+            pool.install(|| score_batch(&prepared, &Mode::Base, &batch, None, offsets, &mut beam));
+            scoring += started.elapsed();
+            done += count;
+        }
+        rates.push(bench.sequences as f64 / scoring.as_secs_f64());
+        best_score = beam.members().first().map_or(f64::NAN, |m| m.score);
+    }
+    let mut sorted = rates.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median_rate = sorted[sorted.len() / 2];
+    Ok(EvaluateBenchReport {
+        rates,
+        median_rate,
+        best_score,
+        peak_rss_bytes: peak_rss_bytes(),
+    })
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`).
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}

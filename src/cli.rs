@@ -1,0 +1,303 @@
+//! The command line: `serve` (the default), `evaluate`, `import`, `bench`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::bench::{EvaluateBench, run_evaluate_bench};
+use crate::config::Config;
+use crate::domain::MetricsBySymbol;
+use crate::domain::validation::decode_body;
+use crate::evaluator::symbol_terms::metric_names;
+use crate::evaluator::{
+    EvaluateOptions, EvaluateSequencesRequest, ScoringProfile, evaluate_request,
+};
+use crate::gateway::{self, AppState};
+use crate::store::Store;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "trading-planner",
+    version,
+    about = "Plans trades for a long-term stock portfolio."
+)]
+pub struct Cli {
+    /// Directory holding the database (created if missing).
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "TRADING_PLANNER_DATA_DIR",
+        default_value = "data"
+    )]
+    pub data_dir: PathBuf,
+    /// YAML configuration file, applied over the defaults (see config/default.yaml); environment
+    /// variables TRADING_PLANNER_<SECTION>__<KEY> override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (the default command).
+    Serve(ServeArgs),
+    /// Evaluate an evaluator request (the body of POST /evaluator/evaluate) and print the answer.
+    Evaluate(EvaluateArgs),
+    /// Load data into the database.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Measure performance.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: server.bind of the config, 127.0.0.1:8000].
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// JSON file with the request body.
+    #[arg(value_name = "REQUEST.json")]
+    pub request: PathBuf,
+    /// Metrics as {"SYMBOL": {"METRIC": value}}; without it the metrics come from the database.
+    #[arg(long, value_name = "METRICS.json")]
+    pub metrics: Option<PathBuf>,
+    /// Scoring profile: the reference's numbers, or the corrected model.
+    #[arg(long, value_enum, default_value = "python-compat")]
+    pub profile: ScoringProfile,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Load {"SYMBOL": {"METRIC": value}} into the metrics table (no expiry), replacing those rows.
+    Metrics {
+        /// JSON file of metrics per symbol.
+        #[arg(value_name = "FILE.json")]
+        file: PathBuf,
+        /// Source recorded with each row.
+        #[arg(long, default_value = "import")]
+        source: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Score random sequences against a synthetic portfolio; prints sequences per second.
+    Evaluate(BenchEvaluateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchEvaluateArgs {
+    /// Positions held in the synthetic portfolio.
+    #[arg(long, default_value_t = 25)]
+    pub positions: usize,
+    /// Sequences scored per run.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub sequences: usize,
+    /// Largest sequence depth; each sequence has 1..=DEPTH actions.
+    #[arg(long, default_value_t = 5)]
+    pub depth: usize,
+    /// Scoring threads [default: every core].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Runs; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Sequences generated and scored per batch (bounds memory).
+    #[arg(long, default_value_t = 16_384)]
+    pub batch_size: usize,
+    /// Seed of the synthetic portfolio and sequences.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config =
+        Config::load_from_env(cli.config.as_deref()).context("loading the configuration")?;
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => serve(config, &cli.data_dir, args),
+        Command::Evaluate(args) => evaluate(&config, &cli.data_dir, &args),
+        Command::Import(ImportCommand::Metrics { file, source }) => {
+            import_metrics(&config, &cli.data_dir, &file, &source)
+        }
+        Command::Bench(BenchCommand::Evaluate(args)) => bench_evaluate(&args),
+    }
+}
+
+fn open_store(config: &Config, data_dir: &Path) -> anyhow::Result<Store> {
+    let path = config.store.database_path(data_dir);
+    Store::open(&path).with_context(|| format!("opening the database {}", path.display()))
+}
+
+fn serve(mut config: Config, data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if let Some(bind) = args.bind {
+        config.server.bind = bind;
+    }
+    let addr: std::net::SocketAddr = config
+        .server
+        .bind
+        .parse()
+        .with_context(|| format!("--bind {:?} is not an address", config.server.bind))?;
+    // Migrations run before the listener binds.
+    let store = Arc::new(open_store(&config, data_dir)?);
+    let state = Arc::new(AppState::new(config, store).context("starting the scoring pool")?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        gateway::serve(listener, state)
+            .await
+            .context("serving HTTP")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Reads `{"SYMBOL": {"METRIC": number}}`.
+fn read_metrics(path: &Path) -> anyhow::Result<MetricsBySymbol> {
+    let bytes = read_file(path)?;
+    serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "{} must be a JSON object of symbols, each an object of metric names to numbers",
+            path.display()
+        )
+    })
+}
+
+fn evaluate(config: &Config, data_dir: &Path, args: &EvaluateArgs) -> anyhow::Result<ExitCode> {
+    let bytes = read_file(&args.request)?;
+    let request: EvaluateSequencesRequest = match decode_body(&bytes) {
+        Ok(r) => r,
+        Err(errors) => return report_invalid(&args.request, &errors),
+    };
+    let errors = request.validate();
+    if !errors.is_empty() {
+        return report_invalid(&args.request, &errors);
+    }
+    let metrics = match &args.metrics {
+        Some(path) => read_metrics(path)?,
+        None => {
+            let store = open_store(config, data_dir)?;
+            let symbols = request.metric_symbols();
+            let symbols: Vec<&str> = symbols.iter().map(String::as_str).collect();
+            store.valid_metrics_now(&symbols, &metric_names(args.profile))?
+        }
+    };
+    let options = EvaluateOptions {
+        profile: args.profile,
+        default_seed: config.evaluator.monte_carlo_seed,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.evaluator.effective_threads())
+        .build()?;
+    let response = pool.install(|| evaluate_request(&request, &metrics, &options));
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, &response)?;
+    writeln!(out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_invalid(
+    path: &Path,
+    errors: &[crate::domain::validation::FieldError],
+) -> anyhow::Result<ExitCode> {
+    eprintln!("{} is not a valid evaluator request:", path.display());
+    eprintln!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({ "detail": errors }))?
+    );
+    Ok(ExitCode::from(2))
+}
+
+fn import_metrics(
+    config: &Config,
+    data_dir: &Path,
+    file: &Path,
+    source: &str,
+) -> anyhow::Result<ExitCode> {
+    let metrics = read_metrics(file)?;
+    if metrics.is_empty() {
+        bail!("{} holds no symbols", file.display());
+    }
+    let store = open_store(config, data_dir)?;
+    let report = store.replace_metrics(&metrics, source)?;
+    println!(
+        "imported {} metrics for {} symbols into {}",
+        report.rows,
+        report.symbols,
+        store.path().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_evaluate(args: &BenchEvaluateArgs) -> anyhow::Result<ExitCode> {
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if args.depth == 0 || args.depth > 16 {
+        bail!("--depth must be between 1 and 16");
+    }
+    let bench = EvaluateBench {
+        positions: args.positions,
+        sequences: args.sequences,
+        max_depth: args.depth,
+        threads,
+        runs: args.runs,
+        batch_size: args.batch_size,
+        beam_width: 10,
+        seed: args.seed,
+    };
+    let report = run_evaluate_bench(&bench)?;
+    println!(
+        "evaluate: {} sequences, {} positions, {} threads: {:.0} seq/s (median of {} runs)",
+        bench.sequences,
+        bench.positions,
+        threads,
+        report.median_rate,
+        report.rates.len()
+    );
+    let rates: Vec<String> = report.rates.iter().map(|r| format!("{r:.0}")).collect();
+    eprintln!("runs (seq/s): {}", rates.join(", "));
+    eprintln!("best score: {:.6}", report.best_score);
+    if let Some(rss) = report.peak_rss_bytes {
+        eprintln!("peak RSS: {:.1} MB", rss as f64 / 1_048_576.0);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,271 @@
+//! The binary's command line: help texts, errors, the bench line, and `serve` over real TCP.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common;
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_trading-planner")
+}
+
+/// Runs the binary with `args` and no `TRADING_PLANNER_*` variables from the environment.
+pub fn run_cli(args: &[&str]) -> Output {
+    let mut command = Command::new(binary());
+    command.args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("TRADING_PLANNER_") {
+            command.env_remove(key);
+        }
+    }
+    command.output().expect("the binary runs")
+}
+
+#[test]
+fn help_of_every_subcommand_explains_every_flag() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--help"],
+            &[
+                "serve",
+                "evaluate",
+                "import",
+                "bench",
+                "--data-dir",
+                "--config",
+            ],
+        ),
+        (&["serve", "--help"], &["--bind", "--data-dir", "--config"]),
+        (
+            &["evaluate", "--help"],
+            &[
+                "REQUEST.json",
+                "--metrics",
+                "--profile",
+                "python-compat",
+                "corrected",
+                "--data-dir",
+                "--config",
+            ],
+        ),
+        (
+            &["import", "metrics", "--help"],
+            &["FILE.json", "--source", "--data-dir", "--config"],
+        ),
+        (
+            &["bench", "evaluate", "--help"],
+            &[
+                "--positions",
+                "--sequences",
+                "--depth",
+                "--threads",
+                "--runs",
+                "--batch-size",
+                "--seed",
+                "--data-dir",
+            ],
+        ),
+    ];
+    for (args, needles) in cases {
+        let out = run_cli(args);
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        for needle in *needles {
+            assert!(
+                text.contains(needle),
+                "{args:?} help lacks {needle}:\n{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn evaluate_rejects_an_invalid_request_with_field_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.json");
+    std::fs::write(&path, r#"{"sequences": [], "portfolio_context": {"total_value_eur": 1000.0}, "positions": [], "securities": [], "settings": {"beam_width": 0}}"#).unwrap();
+    let out = run_cli(&[
+        "evaluate",
+        path.to_str().unwrap(),
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("greater_than_equal") && stderr.contains("beam_width"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn evaluate_reports_a_missing_file_clearly() {
+    let out = run_cli(&["evaluate", "/nonexistent/request.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reading /nonexistent/request.json"));
+}
+
+#[test]
+fn import_rejects_a_malformed_metrics_file_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metrics.json");
+    std::fs::write(&path, r#"{"AAA": {"CAGR_5Y": "high"}}"#).unwrap();
+    let data = dir.path().join("data");
+    let out = run_cli(&[
+        "import",
+        "metrics",
+        path.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("metric names to numbers"));
+    assert!(
+        !data.exists(),
+        "no database is created for a file that cannot be read"
+    );
+}
+
+#[test]
+fn bench_prints_the_documented_line() {
+    let out = run_cli(&[
+        "bench",
+        "evaluate",
+        "--positions",
+        "10",
+        "--sequences",
+        "20000",
+        "--threads",
+        "2",
+        "--runs",
+        "3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8_lossy(&out.stdout);
+    let rest = line
+        .strip_prefix("evaluate: 20000 sequences, 10 positions, 2 threads: ")
+        .unwrap_or_else(|| panic!("{line}"));
+    let (rate, tail) = rest.split_once(" seq/s ").unwrap();
+    assert!(rate.parse::<f64>().unwrap() > 0.0);
+    assert_eq!(tail.trim(), "(median of 3 runs)");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("peak RSS"));
+}
+
+#[test]
+fn a_bad_config_is_a_readable_startup_error() {
+    let out = Command::new(binary())
+        .args(["bench", "evaluate", "--sequences", "10"])
+        .env("TRADING_PLANNER_SERVER__BIND", "nowhere")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server.bind"));
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One HTTP/1.1 exchange over a fresh connection; returns status and body.
+fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+#[test]
+fn serve_answers_over_tcp_and_survives_bad_input() {
+    let (name, request, expected) = common::golden_pairs()
+        .into_iter()
+        .find(|p| p.0.contains("n010_default"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_path = dir.path().join("metrics.json");
+    std::fs::write(
+        &metrics_path,
+        serde_json::to_string(&common::scenario_metrics(&name)).unwrap(),
+    )
+    .unwrap();
+    let data = dir.path().to_str().unwrap();
+    assert!(
+        run_cli(&[
+            "import",
+            "metrics",
+            metrics_path.to_str().unwrap(),
+            "--data-dir",
+            data
+        ])
+        .status
+        .success()
+    );
+    let port = free_port();
+    let child = Command::new(binary())
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+            data,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = Server(child);
+    let started = Instant::now();
+    while http(port, "GET", "/healthz", "").is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, body) = http(port, "GET", "/evaluator/health", "").unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        r#"{"healthy":true,"version":"1.0.0","status":"OK","checks":{}}"#
+    );
+    let (status, body) = http(port, "POST", "/evaluator/evaluate", "{not json").unwrap();
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = http(port, "POST", "/evaluator/evaluate", &request.to_string()).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let actual: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(common::json_diff(&expected, &actual, 1e-12), None);
+}
