@@ -14,7 +14,7 @@ use crate::evaluator::engine::{BasePortfolio, EvalParams, Prepared};
 use crate::evaluator::modes::Mode;
 use crate::evaluator::portfolio_score::PortfolioScoreContext;
 use crate::evaluator::run::{BatchOffsets, Beam, score_batch};
-use crate::evaluator::settings::{RiskProfile, ScoringProfile};
+use crate::evaluator::settings::ScoringProfile;
 use crate::evaluator::symbol_terms::{ScorerInputs, SymbolTerms};
 
 #[derive(Clone, Debug)]
@@ -61,14 +61,6 @@ pub fn synthetic_portfolio(positions: usize, seed: u64) -> Prepared {
         .collect();
     let invested: f64 = held.iter().map(|p| p.1).sum();
     let total_value = invested / 0.9;
-    let params = EvalParams {
-        transaction_cost_fixed: 2.0,
-        transaction_cost_percent: 0.002,
-        cost_penalty_factor: 0.1,
-        multi_timeframe: false,
-        risk_profile: RiskProfile::Balanced,
-        weights: RiskProfile::Balanced.weights(),
-    };
     let diversification = PortfolioScoreContext::default()
         .score(&[], total_value)
         .total
@@ -79,7 +71,13 @@ pub fn synthetic_portfolio(positions: usize, seed: u64) -> Prepared {
         start_cash: total_value * 0.05,
         diversification,
     };
-    Prepared::new(symbols, terms, &base, params, ScoringProfile::PythonCompat)
+    Prepared::new(
+        symbols,
+        terms,
+        &base,
+        EvalParams::default(),
+        ScoringProfile::PythonCompat,
+    )
 }
 
 /// Fills `batch` with `count` random sequences of depth 1..=`max_depth`: sells of held symbols

@@ -24,6 +24,20 @@ pub struct EvalParams {
     pub weights: ProfileWeights,
 }
 
+impl Default for EvalParams {
+    /// The reference's defaults: 2 EUR + 0.2 % per trade, penalty factor 0.1, balanced weights.
+    fn default() -> Self {
+        EvalParams {
+            transaction_cost_fixed: 2.0,
+            transaction_cost_percent: 0.002,
+            cost_penalty_factor: 0.1,
+            multi_timeframe: false,
+            risk_profile: RiskProfile::Balanced,
+            weights: RiskProfile::Balanced.weights(),
+        }
+    }
+}
+
 /// The portfolio sequences start from.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BasePortfolio {
@@ -415,4 +429,184 @@ fn add_terms(sums: &mut [f64; 3], terms: &[f64; 3]) {
     sums[0] += terms[0];
     sums[1] += terms[1];
     sums[2] += terms[2];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluator::symbol_terms::ScorerInputs;
+
+    /// A portfolio of A=600 and B=300 (total 1000, so 100 of cash), with C and D buyable.
+    fn prepared(start_cash: f64) -> Prepared {
+        let mut symbols = SymbolTable::default();
+        for s in ["A", "B", "C", "D"] {
+            symbols.intern(s);
+        }
+        let terms = (0..4)
+            .map(|_| SymbolTerms::new(&ScorerInputs::default(), true))
+            .collect();
+        let base = BasePortfolio {
+            positions: vec![(0, 600.0), (1, 300.0)],
+            total_value: 1000.0,
+            start_cash,
+            diversification: 0.433,
+        };
+        Prepared::new(
+            symbols,
+            terms,
+            &base,
+            EvalParams::default(),
+            ScoringProfile::PythonCompat,
+        )
+    }
+
+    fn act(symbol: u32, side: Side, value_eur: f64) -> Act {
+        Act {
+            symbol,
+            side,
+            quantity: 1,
+            price: value_eur,
+            value_eur,
+            priority: 0.5,
+        }
+    }
+
+    fn end(p: &Prepared, acts: &[Act]) -> (Vec<(String, f64)>, f64) {
+        let mut scratch = Scratch::default();
+        let cash = p.simulate(acts, &mut scratch);
+        (p.end_positions(&scratch), cash)
+    }
+
+    fn owned(pairs: &[(&str, f64)]) -> Vec<(String, f64)> {
+        pairs.iter().map(|(s, v)| (s.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn a_buy_above_cash_is_skipped_and_later_actions_still_run() {
+        let p = prepared(100.0);
+        let (positions, cash) = end(&p, &[act(2, Side::Buy, 150.0), act(3, Side::Buy, 80.0)]);
+        assert_eq!(positions, owned(&[("A", 600.0), ("B", 300.0), ("D", 80.0)]));
+        assert_eq!(cash, 20.0);
+        // Strict: a buy of exactly the cash goes through.
+        let (_, cash) = end(&p, &[act(2, Side::Buy, 100.0)]);
+        assert_eq!(cash, 0.0);
+    }
+
+    #[test]
+    fn a_sell_adds_its_full_value_even_beyond_the_position() {
+        let p = prepared(0.0);
+        let (positions, cash) = end(&p, &[act(1, Side::Sell, 500.0), act(2, Side::Sell, 40.0)]);
+        assert_eq!(
+            positions,
+            owned(&[("A", 600.0)]),
+            "B sold out, C never held"
+        );
+        assert_eq!(cash, 540.0);
+    }
+
+    #[test]
+    fn a_sold_out_symbol_bought_again_moves_to_the_end_as_in_a_dict() {
+        let p = prepared(0.0);
+        let (positions, _) = end(&p, &[act(0, Side::Sell, 600.0), act(0, Side::Buy, 100.0)]);
+        assert_eq!(positions, owned(&[("B", 300.0), ("A", 100.0)]));
+        let (positions, _) = end(&p, &[act(1, Side::Sell, 100.0), act(1, Side::Buy, 50.0)]);
+        assert_eq!(
+            positions,
+            owned(&[("A", 600.0), ("B", 250.0)]),
+            "a partial sell keeps the place"
+        );
+    }
+
+    #[test]
+    fn price_shocks_recompute_values_from_quantity_and_price() {
+        let p = prepared(1000.0);
+        let mut scratch = Scratch::default();
+        scratch.adjustments.push((2, 1.1));
+        let shocked = Act {
+            symbol: 2,
+            side: Side::Buy,
+            quantity: -3,
+            price: 100.0,
+            value_eur: 999.0,
+            priority: 0.0,
+        };
+        let cash = p.simulate(&[shocked], &mut scratch);
+        assert_eq!(cash, 1000.0 - 3.0 * (100.0 * 1.1));
+    }
+
+    #[test]
+    fn incremental_sums_equal_a_full_walk_in_dict_order() {
+        let p = prepared(500.0);
+        let cases: Vec<Vec<Act>> = vec![
+            vec![],
+            vec![act(0, Side::Sell, 100.0)],
+            vec![act(1, Side::Sell, 300.0), act(2, Side::Buy, 200.0)],
+            vec![
+                act(0, Side::Sell, 600.0),
+                act(0, Side::Buy, 50.0),
+                act(3, Side::Buy, 10.0),
+            ],
+        ];
+        let mut scratch = Scratch::default();
+        for acts in cases {
+            p.simulate(&acts, &mut scratch);
+            let positions = p.end_positions(&scratch);
+            let mut full = [0.0; 3];
+            for (name, value) in &positions {
+                if *value > 0.0 {
+                    let sym = p.symbols.get(name).unwrap();
+                    add_terms(&mut full, &p.weighted_terms(sym, *value));
+                }
+            }
+            assert_eq!(p.weighted_sums(&mut scratch), Some(full));
+        }
+    }
+
+    #[test]
+    fn an_empty_end_state_scores_one_half_before_adjustments() {
+        let p = prepared(0.0);
+        let mut scratch = Scratch::default();
+        let acts = [act(0, Side::Sell, 600.0), act(1, Side::Sell, 300.0)];
+        let e = p.evaluate_base(&acts, p.transaction_cost(&acts), &mut scratch);
+        assert!(e.invalid);
+        assert_eq!(e.end_state, 0.5);
+        assert_eq!(e.risk(), 0.5);
+        assert_eq!(e.score, 0.5 - (p.transaction_cost(&acts) / 1000.0) * 0.1);
+    }
+
+    #[test]
+    fn each_risk_profile_weighs_the_components_differently() {
+        let mut p = prepared(0.0);
+        let mut scores = Vec::new();
+        for profile in [
+            RiskProfile::Conservative,
+            RiskProfile::Balanced,
+            RiskProfile::Aggressive,
+        ] {
+            p.params.risk_profile = profile;
+            p.params.weights = profile.weights();
+            let w = profile.weights();
+            assert!(
+                (w.total_return
+                    + w.diversification
+                    + w.long_term_promise
+                    + w.stability
+                    + w.opinion
+                    - 1.0)
+                    .abs()
+                    < 1e-12
+            );
+            let e = p.evaluate_base(&[], 0.0, &mut Scratch::default());
+            let expected = e.weighted_total_return * w.total_return
+                + 0.433 * w.diversification
+                + e.weighted_long_term_promise * w.long_term_promise
+                + e.weighted_stability * w.stability
+                + 0.5 * w.opinion;
+            assert_eq!(e.end_state, round_py(expected, 3));
+            scores.push(e.end_state);
+        }
+        assert_eq!(RiskProfile::Aggressive.weights().total_return, 0.45);
+        assert_eq!(RiskProfile::Conservative.weights().stability, 0.20);
+        assert_ne!(scores[0], scores[2]);
+    }
 }

@@ -187,3 +187,123 @@ impl SymbolTerms {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(pairs: &[(&str, f64)]) -> HashMap<String, f64> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn compat_reads_only_three_keys_and_missing_requested_names_are_zero() {
+        let m = stored(&[
+            ("CAGR_5Y", 0.10),
+            ("SHARPE", 1.5),
+            ("VOLATILITY_ANNUAL", 0.2),
+            ("PAYOUT_RATIO", 0.4),
+        ]);
+        let inputs = ScorerInputs::from_metrics(ScoringProfile::PythonCompat, Some(&m));
+        assert_eq!(
+            inputs.consistency,
+            Some(0.0),
+            "requested but missing reads 0.0"
+        );
+        assert_eq!(
+            (inputs.sharpe, inputs.volatility_annual, inputs.payout_ratio),
+            (None, None, None)
+        );
+        assert_eq!(
+            inputs.long_term_promise(),
+            round_py(0.325, 3),
+            "0.35*0 + 0.325"
+        );
+        assert_eq!(
+            inputs.stability(),
+            0.5,
+            "stability is always 0.5 under the evaluator's names"
+        );
+        assert_eq!(
+            inputs.monte_carlo_volatility(),
+            0.1,
+            "missing VOLATILITY_5Y is 0.0, clamped up"
+        );
+        assert_eq!(inputs.total_return(), round_py(total_return_score(0.10), 3));
+    }
+
+    #[test]
+    fn a_symbol_that_was_not_fetched_takes_every_default() {
+        let inputs = ScorerInputs::from_metrics(ScoringProfile::PythonCompat, None);
+        assert_eq!(
+            (
+                inputs.total_return(),
+                inputs.long_term_promise(),
+                inputs.stability()
+            ),
+            (0.15, 0.5, 0.5)
+        );
+        assert_eq!(inputs.monte_carlo_volatility(), 0.2);
+    }
+
+    #[test]
+    fn corrected_reads_scorer_keys_then_alternative_spellings_then_defaults() {
+        let m = stored(&[
+            ("SHARPE_RATIO", 1.2),
+            ("VOLATILITY_5Y", 0.18),
+            ("DIVIDEND_PAYOUT_RATIO", 0.7),
+            ("SHARPE", 2.5),
+        ]);
+        let inputs = ScorerInputs::from_metrics(ScoringProfile::Corrected, Some(&m));
+        assert_eq!(inputs.sharpe, Some(2.5), "the scorer's own name wins");
+        assert_eq!(inputs.volatility_annual, Some(0.18));
+        assert_eq!(inputs.payout_ratio, Some(0.7));
+        assert_eq!(inputs.consistency, None);
+        // LP: consistency 0.5, financial 0.5, dividend consistency from payout 0.7, sortino 0.5.
+        let lp = 0.35 * 0.5 + 0.25 * 0.5 + 0.25 * payout_consistency_score(0.7) + 0.15 * 0.5;
+        assert_eq!(inputs.long_term_promise(), round_py(lp, 3));
+        // ST: volatility 0.18, drawdown absent (0.5), Sharpe 2.5.
+        let st = 0.50 * volatility_score(0.18) + 0.30 * 0.5 + 0.20 * 1.0;
+        assert_eq!(inputs.stability(), round_py(st, 3));
+        assert_eq!(inputs.monte_carlo_volatility(), 0.18);
+        let absent = ScorerInputs::from_metrics(ScoringProfile::Corrected, Some(&HashMap::new()));
+        assert_eq!(absent.monte_carlo_volatility(), 0.2);
+        assert_eq!((absent.long_term_promise(), absent.stability()), (0.5, 0.5));
+    }
+
+    #[test]
+    fn stored_zeroes_follow_the_scorer_rules() {
+        // Volatility 0 is "not > 0" -> 0.5; a drawdown of 0 is a real value -> 1.0; Sharpe 0 -> 0.
+        let m = stored(&[
+            ("VOLATILITY_ANNUAL", 0.0),
+            ("MAX_DRAWDOWN", 0.0),
+            ("SHARPE", 0.0),
+        ]);
+        let inputs = ScorerInputs::from_metrics(ScoringProfile::Corrected, Some(&m));
+        assert_eq!(
+            inputs.stability(),
+            round_py(0.50 * 0.5 + 0.30 * 1.0 + 0.20 * 0.0, 3)
+        );
+        // Dividend consistency stored directly wins over the payout ratio.
+        let m = stored(&[("DIVIDEND_CONSISTENCY", 0.9), ("PAYOUT_RATIO", 0.95)]);
+        let inputs = ScorerInputs::from_metrics(ScoringProfile::Corrected, Some(&m));
+        assert_eq!(
+            inputs.long_term_promise(),
+            round_py(0.35 * 0.5 + 0.25 * 0.5 + 0.25 * 0.9 + 0.15 * 0.5, 3)
+        );
+    }
+
+    #[test]
+    fn long_term_promise_and_stability_are_capped_at_one() {
+        let m = stored(&[
+            ("CONSISTENCY_SCORE", 3.0),
+            ("FINANCIAL_STRENGTH", 3.0),
+            ("DIVIDEND_CONSISTENCY", 3.0),
+            ("SORTINO", 3.0),
+        ]);
+        assert_eq!(
+            ScorerInputs::from_metrics(ScoringProfile::Corrected, Some(&m)).long_term_promise(),
+            1.0
+        );
+    }
+}
