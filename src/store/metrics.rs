@@ -21,9 +21,12 @@ const NAME_CHUNK: usize = 400;
 /// Python's `datetime.now().isoformat()` (with microseconds), the format of the reference.
 const ISO_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6f";
 
-const UPSERT_SQL: &str = "INSERT OR REPLACE INTO calculated_metrics \
+/// Replaces the value of a (symbol, metric) row, keeping the ISIN a row may already carry.
+const UPSERT_SQL: &str = "INSERT INTO calculated_metrics \
      (symbol, isin, metric, value, calculated_at, expires_at, source) \
-     VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6)";
+     VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6) \
+     ON CONFLICT(symbol, metric) DO UPDATE SET value = excluded.value, \
+     calculated_at = excluded.calculated_at, expires_at = excluded.expires_at, source = excluded.source";
 
 /// What [`Store::replace_metrics`] wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -633,3 +633,36 @@ proptest! {
         prop_assert_eq!(found, input);
     }
 }
+
+#[test]
+fn replace_metrics_keeps_the_isin_of_an_existing_row() {
+    let (_dir, store) = temp_store();
+    store
+        .write(|conn| {
+            conn.execute(
+                "INSERT INTO calculated_metrics VALUES ('ASML.EU', 'NL0010273215', 'CAGR_5Y', 0.1, \
+                 '2026-01-01T03:00:00', '2026-01-08T03:00:00', 'calculated')",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    store
+        .replace_metrics(&metrics(&[("ASML.EU", &[("CAGR_5Y", 0.2)])]), "import")
+        .unwrap();
+    let isin: Option<String> = store
+        .read(|conn| {
+            Ok(conn.query_row(
+                "SELECT isin FROM calculated_metrics WHERE symbol = 'ASML.EU'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(isin.as_deref(), Some("NL0010273215"));
+    let (value, _, expires_at, source) = stored_row(&store, "ASML.EU", "CAGR_5Y").unwrap();
+    assert_eq!(
+        (value, expires_at, source.as_deref()),
+        (0.2, None, Some("import"))
+    );
+}
