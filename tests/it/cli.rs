@@ -23,6 +23,17 @@ pub fn run_cli(args: &[&str]) -> Output {
     command.output().expect("the binary runs")
 }
 
+/// Runs the binary and requires success.
+pub fn run_cli_ok(args: &[&str]) -> Output {
+    let out = run_cli(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 #[test]
 fn help_of_every_subcommand_explains_every_flag() {
     let cases: &[(&[&str], &[&str])] = &[
@@ -211,17 +222,9 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<(u16
 
 #[test]
 fn serve_answers_over_tcp_and_survives_bad_input() {
-    let (name, request, expected) = common::golden_pairs()
-        .into_iter()
-        .find(|p| p.0.contains("n010_default"))
-        .unwrap();
+    let (name, request, expected) = common::golden_pair("n010_default");
     let dir = tempfile::tempdir().unwrap();
-    let metrics_path = dir.path().join("metrics.json");
-    std::fs::write(
-        &metrics_path,
-        serde_json::to_string(&common::scenario_metrics(&name)).unwrap(),
-    )
-    .unwrap();
+    let metrics_path = common::write_scenario_metrics(dir.path(), &name);
     let data = dir.path().to_str().unwrap();
     assert!(
         run_cli(&[

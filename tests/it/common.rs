@@ -169,3 +169,22 @@ pub async fn call(
     });
     (status, value)
 }
+
+/// The golden pair whose name contains `fragment`.
+pub fn golden_pair(fragment: &str) -> (String, Value, Value) {
+    golden_pairs()
+        .into_iter()
+        .find(|p| p.0.contains(fragment))
+        .unwrap_or_else(|| panic!("no golden pair {fragment}"))
+}
+
+/// Writes the metrics of a golden pair's scenario into `dir` as `{"SYMBOL": {"METRIC": value}}`.
+pub fn write_scenario_metrics(dir: &Path, golden_name: &str) -> PathBuf {
+    let path = dir.join(format!("{golden_name}.metrics.json"));
+    std::fs::write(
+        &path,
+        serde_json::to_string(&scenario_metrics(golden_name)).unwrap(),
+    )
+    .unwrap();
+    path
+}

@@ -38,25 +38,20 @@ fn cli_reproduces_every_golden_pair() {
     for (name, request, expected) in common::golden_pairs() {
         let request_path = dir.path().join(format!("{name}.json"));
         std::fs::write(&request_path, request.to_string()).unwrap();
-        let metrics_path = dir.path().join(format!("{name}.metrics.json"));
-        std::fs::write(
-            &metrics_path,
-            serde_json::to_string(&common::scenario_metrics(&name)).unwrap(),
-        )
-        .unwrap();
-        let out = crate::cli::run_cli(&[
-            "evaluate",
+        let metrics_path = common::write_scenario_metrics(dir.path(), &name);
+        let (request_arg, metrics_arg) = (
             request_path.to_str().unwrap(),
-            "--metrics",
             metrics_path.to_str().unwrap(),
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-        ]);
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
         );
+        let data = dir.path().to_str().unwrap();
+        let out = crate::cli::run_cli_ok(&[
+            "evaluate",
+            request_arg,
+            "--metrics",
+            metrics_arg,
+            "--data-dir",
+            data,
+        ]);
         let actual: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         if let Some(diff) = common::json_diff(&expected, &actual, 1e-12) {
             panic!("{name} through the CLI: {diff}");
@@ -66,48 +61,28 @@ fn cli_reproduces_every_golden_pair() {
 
 #[test]
 fn cli_reads_metrics_from_the_store_after_import() {
-    let (name, request, expected) = common::golden_pairs()
-        .into_iter()
-        .find(|p| p.0.contains("n025_default"))
-        .unwrap();
+    let (name, request, expected) = common::golden_pair("n025_default");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let metrics_path = dir.path().join("metrics.json");
-    std::fs::write(
-        &metrics_path,
-        serde_json::to_string(&common::scenario_metrics(&name)).unwrap(),
-    )
-    .unwrap();
-    let out = crate::cli::run_cli(&[
+    let data = data.to_str().unwrap();
+    let metrics_path = common::write_scenario_metrics(dir.path(), &name);
+    let out = crate::cli::run_cli_ok(&[
         "import",
         "metrics",
         metrics_path.to_str().unwrap(),
         "--data-dir",
-        data.to_str().unwrap(),
+        data,
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("for 25 symbols"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("for 25 symbols"), "{stdout}");
     let request_path = dir.path().join("request.json");
     std::fs::write(&request_path, request.to_string()).unwrap();
-    let out = crate::cli::run_cli(&[
+    let out = crate::cli::run_cli_ok(&[
         "evaluate",
         request_path.to_str().unwrap(),
         "--data-dir",
-        data.to_str().unwrap(),
+        data,
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let actual: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(common::json_diff(&expected, &actual, 1e-12), None);
 }
