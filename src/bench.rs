@@ -14,7 +14,6 @@ use crate::evaluator::engine::{BasePortfolio, EvalParams, Prepared};
 use crate::evaluator::modes::Mode;
 use crate::evaluator::portfolio_score::PortfolioScoreContext;
 use crate::evaluator::run::{BatchOffsets, Beam, score_batch};
-use crate::evaluator::settings::ScoringProfile;
 use crate::evaluator::symbol_terms::{ScorerInputs, SymbolTerms};
 
 #[derive(Clone, Debug)]
@@ -71,13 +70,7 @@ pub fn synthetic_portfolio(positions: usize, seed: u64) -> Prepared {
         start_cash: total_value * 0.05,
         diversification,
     };
-    Prepared::new(
-        symbols,
-        terms,
-        &base,
-        EvalParams::default(),
-        ScoringProfile::PythonCompat,
-    )
+    Prepared::new(symbols, terms, &base, EvalParams::default())
 }
 
 /// Fills `batch` with `count` random sequences of depth 1..=`max_depth`: sells of held symbols

@@ -11,15 +11,6 @@ pub enum Side {
     Sell,
 }
 
-impl Side {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Buy => "BUY",
-            Side::Sell => "SELL",
-        }
-    }
-}
-
 /// One proposed trade (the reference's `ActionCandidate`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ActionCandidate {

@@ -70,18 +70,7 @@ impl Default for EvaluateOptions {
 impl EvaluateSequencesRequest {
     /// Bound checks beyond the schema, located as FastAPI locates them.
     pub fn validate(&self) -> Vec<FieldError> {
-        let mut errors = self.settings.validate(&["body", "settings"]);
-        FieldError::float_min(
-            &mut errors,
-            vec![
-                "body".into(),
-                "portfolio_context".into(),
-                "total_value_eur".into(),
-            ],
-            self.portfolio_context.total_value_eur,
-            f64::NEG_INFINITY,
-        );
-        errors
+        self.settings.validate(&["body", "settings"])
     }
 
     /// Symbols whose metrics the evaluation reads: every symbol of every sequence, then the
@@ -159,7 +148,7 @@ pub fn prepare(
         start_cash,
         diversification,
     };
-    let prepared = Prepared::new(symbols, terms, &base, params, profile);
+    let prepared = Prepared::new(symbols, terms, &base, params);
     (prepared, batch)
 }
 

@@ -73,10 +73,6 @@ impl TopK {
     pub fn items(&self) -> &[Scored] {
         &self.items
     }
-
-    pub fn into_items(self) -> Vec<Scored> {
-        self.items
-    }
 }
 
 /// The objectives of the multi-objective beam: the unrounded score, and diversification, risk

@@ -7,7 +7,7 @@
 //! walking the whole portfolio for every sequence, and without allocating per sequence.
 
 use super::batch::{Act, SymbolTable};
-use super::settings::{ProfileWeights, RiskProfile, ScoringProfile};
+use super::settings::{ProfileWeights, RiskProfile};
 use super::symbol_terms::SymbolTerms;
 use crate::domain::{Side, round_py};
 
@@ -57,7 +57,6 @@ pub struct Prepared {
     pub symbols: SymbolTable,
     pub terms: Vec<SymbolTerms>,
     pub params: EvalParams,
-    pub profile: ScoringProfile,
     pub total_value: f64,
     /// Cash the simulation starts from.
     pub start_cash: f64,
@@ -122,7 +121,6 @@ impl Prepared {
         terms: Vec<SymbolTerms>,
         base: &BasePortfolio,
         params: EvalParams,
-        profile: ScoringProfile,
     ) -> Self {
         let BasePortfolio {
             positions,
@@ -150,7 +148,6 @@ impl Prepared {
             symbols,
             terms,
             params,
-            profile,
             total_value,
             start_cash,
             diversification,
@@ -186,14 +183,6 @@ impl Prepared {
             t.long_term_promise * weight,
             t.stability * weight,
         ]
-    }
-
-    /// Base positions in dict order (for tests and reports).
-    pub fn base_positions(&self) -> impl Iterator<Item = (&str, f64)> + '_ {
-        self.slot_symbol
-            .iter()
-            .zip(&self.slot_value)
-            .map(|(&s, &v)| (self.symbols.name(s), v))
     }
 
     /// Value moved by an action: `|qty| * (price * multiplier)` when the symbol is shocked,
@@ -451,13 +440,7 @@ mod tests {
             start_cash,
             diversification: 0.433,
         };
-        Prepared::new(
-            symbols,
-            terms,
-            &base,
-            EvalParams::default(),
-            ScoringProfile::PythonCompat,
-        )
+        Prepared::new(symbols, terms, &base, EvalParams::default())
     }
 
     fn act(symbol: u32, side: Side, value_eur: f64) -> Act {

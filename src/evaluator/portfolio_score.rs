@@ -29,16 +29,6 @@ pub struct PortfolioScore {
 }
 
 impl PortfolioScoreContext {
-    /// Whether the score is the same for every end state (nothing in it reads positions).
-    pub fn is_constant(&self) -> bool {
-        (self.country_weights.is_empty() || self.security_countries.is_empty())
-            && self
-                .security_dividends
-                .as_ref()
-                .is_none_or(HashMap::is_empty)
-            && self.security_scores.as_ref().is_none_or(HashMap::is_empty)
-    }
-
     /// Scores `positions` (symbol, EUR value) in dict order against `total_value`.
     pub fn score(&self, positions: &[(String, f64)], total_value: f64) -> PortfolioScore {
         if total_value <= 0.0 {
@@ -120,7 +110,6 @@ mod tests {
     #[test]
     fn empty_context_gives_the_evaluator_constant() {
         let ctx = PortfolioScoreContext::default();
-        assert!(ctx.is_constant());
         let p = ctx.score(&[("A".into(), 100.0)], 1000.0);
         assert_eq!(p.diversification_score, 33.3);
         assert_eq!(p.total, 43.3);
@@ -150,7 +139,6 @@ mod tests {
             security_dividends: Some([("A".into(), Some(0.04)), ("B".into(), None)].into()),
             security_scores: Some([("A".into(), Some(0.8)), ("B".into(), Some(0.0))].into()),
         };
-        assert!(!ctx.is_constant());
         let positions = vec![("A".to_string(), 600.0), ("B".to_string(), 400.0)];
         let p = ctx.score(&positions, 1000.0);
         // deviations 0.1 and 0.1 -> D = 100 * (1 - 0.1/0.3) = 66.67

@@ -195,12 +195,3 @@ pub enum ScoringProfile {
     /// feasibility against that cash.
     Corrected,
 }
-
-impl ScoringProfile {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ScoringProfile::PythonCompat => "python-compat",
-            ScoringProfile::Corrected => "corrected",
-        }
-    }
-}

@@ -28,26 +28,24 @@ pub async fn evaluate(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let store = state.store.clone();
-    let symbols = request.metric_symbols();
-    let metrics = tokio::task::spawn_blocking(move || {
-        let symbols: Vec<&str> = symbols.iter().map(String::as_str).collect();
-        store.valid_metrics_now(&symbols, &metric_names(PROFILE))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("metrics lookup stopped: {e}")))?
-    .map_err(|e| ApiError::Unavailable(format!("metrics store unavailable: {e}")))?;
-
     let options = EvaluateOptions {
         profile: PROFILE,
         default_seed: state.config.evaluator.monte_carlo_seed,
     };
-    let pool = state.pool.clone();
-    // CPU work runs in the scoring pool, never on the async workers.
+    let worker = state.clone();
+    // SQLite reads and CPU work both stay off the async workers: one blocking task does both.
     let response = tokio::task::spawn_blocking(move || {
-        pool.install(|| evaluate_request(&request, &metrics, &options))
+        let symbols = request.metric_symbols();
+        let symbols: Vec<&str> = symbols.iter().map(String::as_str).collect();
+        let metrics = worker
+            .store
+            .valid_metrics_now(&symbols, &metric_names(PROFILE))
+            .map_err(|e| ApiError::Unavailable(format!("metrics store unavailable: {e}")))?;
+        Ok(worker
+            .pool
+            .install(|| evaluate_request(&request, &metrics, &options)))
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("evaluation stopped: {e}")))?;
+    .map_err(|e| ApiError::Internal(format!("evaluation stopped: {e}")))??;
     Ok(Json(response))
 }
