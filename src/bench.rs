@@ -9,7 +9,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::domain::Side;
-use crate::evaluator::batch::{Act, SequenceBatch, SymbolTable};
+use crate::domain::sequence::{Act, SequenceBatch, SymbolTable};
 use crate::evaluator::engine::{BasePortfolio, EvalParams, Prepared};
 use crate::evaluator::modes::Mode;
 use crate::evaluator::portfolio_score::PortfolioScoreContext;

@@ -1,6 +1,6 @@
 //! trading-planner: plans trades for a long-term stock portfolio.
 //!
-//! The pure modules (`domain`, `evaluator`) do no I/O; `store` owns the SQLite database;
+//! The pure modules (`domain`, `opportunity`, `generator`, `evaluator`) do no I/O; `store` owns the SQLite database;
 //! `gateway` is the HTTP surface; `cli` and `config` wire them together.
 
 pub mod bench;
@@ -9,4 +9,6 @@ pub mod config;
 pub mod domain;
 pub mod evaluator;
 pub mod gateway;
+pub mod generator;
+pub mod opportunity;
 pub mod store;

@@ -1,12 +1,18 @@
-//! Plain types shared by every module, and the Python-compatible `round`.
+//! Plain types shared by every module, and the Python-compatible `round` and JSON text.
 
 pub mod action;
 pub mod metrics;
+pub mod opportunities;
 pub mod portfolio;
+pub mod py_json;
 pub mod round;
+pub mod security;
+pub mod sequence;
 pub mod validation;
 
 pub use action::{ActionCandidate, Side, action_cost};
 pub use metrics::MetricsBySymbol;
+pub use opportunities::{Category, Opportunities};
 pub use portfolio::{PortfolioContextInput, PositionInput, SecurityInput};
 pub use round::round_py;
+pub use security::{Position, Security, normalize_symbol};

@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::batch::{SequenceBatch, SymbolTable};
 use super::breakdown::Breakdown;
 use super::engine::{BasePortfolio, EvalParams, Prepared, Scratch};
 use super::modes::{Details, Mode};
@@ -13,6 +12,7 @@ use super::portfolio_score::PortfolioScoreContext;
 use super::run::{BatchOffsets, Beam, score_batch};
 use super::settings::{DEFAULT_MONTE_CARLO_SEED, EvaluationSettings, ScoringProfile};
 use super::symbol_terms::{ScorerInputs, SymbolTerms};
+use crate::domain::sequence::{SequenceBatch, SymbolTable};
 use crate::domain::validation::FieldError;
 use crate::domain::{
     ActionCandidate, MetricsBySymbol, PortfolioContextInput, PositionInput, SecurityInput, Side,

@@ -6,9 +6,9 @@
 //! and add the rest in the same order the reference adds them — bit-equal results without
 //! walking the whole portfolio for every sequence, and without allocating per sequence.
 
-use super::batch::{Act, SymbolTable};
 use super::settings::{ProfileWeights, RiskProfile};
 use super::symbol_terms::SymbolTerms;
+use crate::domain::sequence::{Act, SymbolTable};
 use crate::domain::{Side, round_py};
 
 const NO_SLOT: u32 = u32::MAX;

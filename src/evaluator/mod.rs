@@ -3,7 +3,6 @@
 //! in the current rayon pool.
 
 pub mod api;
-pub mod batch;
 pub mod beam;
 pub mod breakdown;
 pub mod curves;

@@ -5,8 +5,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use super::batch::Act;
 use super::engine::{BaseEval, Prepared, Scratch};
+use crate::domain::sequence::Act;
 
 /// How each sequence is scored.
 #[derive(Clone, Debug, PartialEq)]

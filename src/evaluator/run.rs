@@ -2,11 +2,11 @@
 
 use rayon::prelude::*;
 
-use super::batch::SequenceBatch;
 use super::beam::{ParetoBeam, ParetoItem, Scored, TopK};
 use super::engine::{Prepared, Scratch};
 use super::modes::Mode;
 use crate::domain::round_py;
+use crate::domain::sequence::SequenceBatch;
 
 /// Sequences per rayon task: small enough to balance, large enough to amortise the scratch.
 const MIN_TASK_LEN: usize = 64;

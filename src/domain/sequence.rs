@@ -1,10 +1,10 @@
-//! A batch of sequences in the compact form the evaluator's hot loop reads: symbols interned to
-//! indices, all actions of the batch in one flat vector, so a batch is two allocations however
-//! many sequences it holds.
+//! A batch of sequences in the compact form the generator writes and the evaluator reads:
+//! symbols interned to indices, all actions of the batch in one flat vector, so a batch is two
+//! allocations however many sequences it holds.
 
 use std::collections::HashMap;
 
-use crate::domain::{ActionCandidate, Side};
+use crate::domain::action::{ActionCandidate, Side};
 
 /// One action, with its symbol replaced by an index into the batch's symbol table.
 #[derive(Clone, Copy, Debug, PartialEq)]
