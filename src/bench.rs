@@ -1,20 +1,24 @@
-//! `trading-planner bench`: measured throughput of the evaluator on a synthetic portfolio.
+//! `trading-planner bench`: measured throughput of the evaluator and the exhaustive generator
+//! on synthetic inputs.
 //!
-//! Sequences are generated and scored in bounded batches, as a planning run does, so memory
-//! stays flat however many sequences are scored. Only scoring is timed.
+//! Sequences are produced and consumed in bounded batches, as a planning run does, so memory
+//! stays flat however many sequences there are. `evaluate` times scoring only; `generate` times
+//! generation through the bounded channel a planning run reads from.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::domain::Side;
 use crate::domain::sequence::{Act, SequenceBatch, SymbolTable};
+use crate::domain::{ActionCandidate, Opportunities, Side};
 use crate::evaluator::engine::{BasePortfolio, EvalParams, Prepared};
 use crate::evaluator::modes::Mode;
 use crate::evaluator::portfolio_score::PortfolioScoreContext;
 use crate::evaluator::run::{BatchOffsets, Beam, score_batch};
 use crate::evaluator::symbol_terms::{ScorerInputs, SymbolTerms};
+use crate::generator::exhaustive::{Constraints, ExhaustiveGenerator, ExhaustiveSettings};
 
 #[derive(Clone, Debug)]
 pub struct EvaluateBench {
@@ -172,4 +176,112 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+#[derive(Clone, Debug)]
+pub struct GenerateBench {
+    pub candidates: usize,
+    pub max_depth: usize,
+    pub threads: usize,
+    pub runs: usize,
+    pub batch_size: usize,
+    pub seed: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct GenerateBenchReport {
+    pub sequences: u64,
+    /// Wall-clock seconds of each run.
+    pub seconds: Vec<f64>,
+    pub median_seconds: f64,
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// `candidates` candidates on distinct symbols, half sells and half buys spread over the buy
+/// categories, with cash enough for any combination: nothing is pruned, so the count is the
+/// number of combinations.
+pub fn synthetic_opportunities(candidates: usize, seed: u64) -> (Opportunities, Constraints) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut opportunities = Opportunities::default();
+    let mut buys_value = 0.0;
+    for i in 0..candidates {
+        let side = if i % 2 == 0 { Side::Sell } else { Side::Buy };
+        let price: f64 = rng.random_range(5.0..500.0);
+        let quantity: i64 = rng.random_range(1..40);
+        let value_eur = quantity as f64 * price;
+        let candidate = ActionCandidate {
+            side,
+            symbol: format!("SYN{i:04}.EU"),
+            name: format!("Synthetic {i}"),
+            quantity,
+            price,
+            value_eur,
+            currency: "EUR".into(),
+            priority: rng.random_range(0.0..1.0),
+            reason: "synthetic".into(),
+            tags: Vec::new(),
+        };
+        let list = match (side, i % 3) {
+            (Side::Sell, 0) => &mut opportunities.profit_taking,
+            (Side::Sell, _) => &mut opportunities.rebalance_sells,
+            (Side::Buy, 0) => &mut opportunities.averaging_down,
+            (Side::Buy, 1) => &mut opportunities.rebalance_buys,
+            (Side::Buy, _) => &mut opportunities.opportunity_buys,
+        };
+        if side == Side::Buy {
+            buys_value += value_eur * 1.01 + 2.0;
+        }
+        list.push(candidate);
+    }
+    opportunities.sort_by_priority();
+    let constraints = Constraints {
+        available_cash: buys_value,
+        transaction_cost_fixed: 2.0,
+        transaction_cost_percent: 0.002,
+        min_trade_value: 0.0,
+        ..Constraints::default()
+    };
+    (opportunities, constraints)
+}
+
+pub fn run_generate_bench(
+    bench: &GenerateBench,
+) -> Result<GenerateBenchReport, rayon::ThreadPoolBuildError> {
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(bench.threads)
+            .build()?,
+    );
+    let (opportunities, constraints) = synthetic_opportunities(bench.candidates, bench.seed);
+    let settings = ExhaustiveSettings {
+        max_depth: bench.max_depth,
+        ..ExhaustiveSettings::default()
+    };
+    let mut seconds = Vec::with_capacity(bench.runs);
+    let mut sequences = 0;
+    for _ in 0..bench.runs.max(1) {
+        let started = Instant::now();
+        let generator = Arc::new(ExhaustiveGenerator::new(
+            &opportunities,
+            &constraints,
+            &settings,
+        ));
+        let (batches, handle) = generator.spawn_stream(pool.clone(), bench.batch_size, 2);
+        let mut received = 0u64;
+        for batch in batches {
+            received += batch.len() as u64;
+        }
+        let summary = handle.join().expect("the generator thread does not panic");
+        seconds.push(started.elapsed().as_secs_f64());
+        debug_assert_eq!(summary.sequences, received);
+        sequences = received;
+    }
+    let mut sorted = seconds.clone();
+    sorted.sort_by(f64::total_cmp);
+    Ok(GenerateBenchReport {
+        sequences,
+        median_seconds: sorted[sorted.len() / 2],
+        seconds,
+        peak_rss_bytes: peak_rss_bytes(),
+    })
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
-use crate::bench::{EvaluateBench, run_evaluate_bench};
+use crate::bench::{EvaluateBench, GenerateBench, run_evaluate_bench, run_generate_bench};
 use crate::config::Config;
 use crate::domain::MetricsBySymbol;
 use crate::domain::validation::decode_body;
@@ -94,6 +94,31 @@ pub enum ImportCommand {
 pub enum BenchCommand {
     /// Score random sequences against a synthetic portfolio; prints sequences per second.
     Evaluate(BenchEvaluateArgs),
+    /// Generate every combination of synthetic candidates exhaustively; prints sequences per
+    /// second and peak memory.
+    Generate(BenchGenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchGenerateArgs {
+    /// Candidates (half sells, half buys, distinct symbols).
+    #[arg(long, default_value_t = 70)]
+    pub candidates: usize,
+    /// Longest sequence.
+    #[arg(long, default_value_t = 5)]
+    pub depth: usize,
+    /// Generation threads [default: every core].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Runs; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Largest batch handed to the consumer.
+    #[arg(long, default_value_t = 4_096)]
+    pub batch_size: usize,
+    /// Seed of the synthetic candidates.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +177,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             import_metrics(&config, &cli.data_dir, &file, &source)
         }
         Command::Bench(BenchCommand::Evaluate(args)) => bench_evaluate(&args),
+        Command::Bench(BenchCommand::Generate(args)) => bench_generate(&args),
     }
 }
 
@@ -299,5 +325,50 @@ fn bench_evaluate(args: &BenchEvaluateArgs) -> anyhow::Result<ExitCode> {
     if let Some(rss) = report.peak_rss_bytes {
         eprintln!("peak RSS: {:.1} MB", rss as f64 / 1_048_576.0);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_generate(args: &BenchGenerateArgs) -> anyhow::Result<ExitCode> {
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if args.depth == 0 || args.depth > crate::generator::exhaustive::MAX_DEPTH {
+        bail!(
+            "--depth must be between 1 and {}",
+            crate::generator::exhaustive::MAX_DEPTH
+        );
+    }
+    if args.candidates > usize::from(u16::MAX) / 2 {
+        bail!("--candidates must be at most {}", u16::MAX / 2);
+    }
+    let bench = GenerateBench {
+        candidates: args.candidates,
+        max_depth: args.depth,
+        threads,
+        runs: args.runs,
+        batch_size: args.batch_size,
+        seed: args.seed,
+    };
+    let report = run_generate_bench(&bench)?;
+    let rss_mb = report.peak_rss_bytes.map_or_else(
+        || "unknown".to_string(),
+        |b| format!("{:.1}", b as f64 / 1_048_576.0),
+    );
+    println!(
+        "generate: {} sequences in {:.3} s = {:.0} seq/s, peak RSS {} MB",
+        report.sequences,
+        report.median_seconds,
+        report.sequences as f64 / report.median_seconds,
+        rss_mb
+    );
+    let runs: Vec<String> = report.seconds.iter().map(|s| format!("{s:.3}")).collect();
+    eprintln!(
+        "{} candidates, depth {}, {} threads, batches of at most {}; runs (s): {}",
+        bench.candidates,
+        bench.max_depth,
+        threads,
+        bench.batch_size,
+        runs.join(", ")
+    );
     Ok(ExitCode::SUCCESS)
 }

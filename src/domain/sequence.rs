@@ -112,6 +112,25 @@ impl SequenceBatch {
         self.offsets.push(end);
     }
 
+    /// Appends one whole sequence.
+    pub fn push_sequence(&mut self, acts: &[Act]) {
+        self.acts.extend_from_slice(acts);
+        self.end_sequence();
+    }
+
+    /// Keeps the first `len` sequences.
+    pub fn truncate(&mut self, len: usize) {
+        if len < self.len() {
+            self.offsets.truncate(len + 1);
+            self.acts.truncate(self.offsets[len] as usize);
+        }
+    }
+
+    /// Every sequence, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[Act]> {
+        (0..self.len()).map(|i| self.sequence(i))
+    }
+
     pub fn clear(&mut self) {
         self.acts.clear();
         self.offsets.truncate(1);
