@@ -16,6 +16,7 @@ pub const ENV_PREFIX: &str = "TRADING_PLANNER_";
 pub struct Config {
     pub server: ServerConfig,
     pub evaluator: EvaluatorConfig,
+    pub generator: GeneratorConfig,
     pub store: StoreConfig,
 }
 
@@ -36,6 +37,28 @@ pub struct EvaluatorConfig {
     pub threads: usize,
     /// Monte Carlo seed used when a request does not carry one.
     pub monte_carlo_seed: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeneratorConfig {
+    /// Seed of the random combinatorial sampler when a request does not carry one.
+    pub sampler_seed: u64,
+    /// Largest batch the exhaustive generator hands on; bounds memory per batch.
+    pub batch_size: usize,
+    /// Most sequences `POST /generator/generate` streams in exhaustive mode when the request
+    /// sets no `exhaustive.max_sequences`.
+    pub route_max_sequences: u64,
+}
+
+impl Default for GeneratorConfig {
+    fn default() -> Self {
+        GeneratorConfig {
+            sampler_seed: 42,
+            batch_size: 4096,
+            route_max_sequences: 1_000_000,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -172,6 +195,11 @@ impl Config {
         if self.server.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "server.max_body_bytes must be at least 1024".into(),
+            ));
+        }
+        if self.generator.batch_size == 0 {
+            return Err(ConfigError::Invalid(
+                "generator.batch_size must be at least 1".into(),
             ));
         }
         if self.store.file_name.is_empty() || self.store.file_name.contains('/') {

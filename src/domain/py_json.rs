@@ -1,7 +1,7 @@
-//! JSON as Python's `json.dumps` writes it with its default settings: `", "` and `": "` as
-//! separators, floats in `repr` form (`10.0`, `1e+16`, `1.5e-05`), non-ASCII characters escaped.
-//! The generator's NDJSON stream is written this way, so a client comparing bytes with the
-//! reference sees the same text.
+//! JSON as Python writes it: floats in `repr` form (`10.0`, `1e+16`, `1.5e-05`), and either
+//! `json.dumps`' defaults (`", "` and `": "` as separators, non-ASCII escaped; the generator's
+//! NDJSON stream) or the web framework's compact form (`,` and `:`, UTF-8 kept; every JSON
+//! answer). A client comparing bytes with the reference sees the same text.
 
 use std::io::{self, Write};
 
@@ -65,9 +65,30 @@ pub fn py_float_repr(value: f64) -> String {
     out
 }
 
-/// The `serde_json` formatter that writes Python's default `json.dumps` text.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PythonFormatter;
+/// The `serde_json` formatter that writes Python's JSON text.
+#[derive(Clone, Copy, Debug)]
+pub struct PythonFormatter {
+    item_separator: &'static [u8],
+    key_separator: &'static [u8],
+    ensure_ascii: bool,
+}
+
+impl PythonFormatter {
+    /// `json.dumps(value)` with its defaults.
+    pub const DUMPS: PythonFormatter = PythonFormatter {
+        item_separator: b", ",
+        key_separator: b": ",
+        ensure_ascii: true,
+    };
+
+    /// The web framework's JSON answers: `json.dumps(value, ensure_ascii=False,
+    /// separators=(",", ":"))`.
+    pub const COMPACT: PythonFormatter = PythonFormatter {
+        item_separator: b",",
+        key_separator: b":",
+        ensure_ascii: false,
+    };
+}
 
 impl Formatter for PythonFormatter {
     fn write_f64<W: ?Sized + Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
@@ -86,7 +107,7 @@ impl Formatter for PythonFormatter {
         if first {
             Ok(())
         } else {
-            writer.write_all(b", ")
+            writer.write_all(self.item_separator)
         }
     }
 
@@ -98,22 +119,22 @@ impl Formatter for PythonFormatter {
         if first {
             Ok(())
         } else {
-            writer.write_all(b", ")
+            writer.write_all(self.item_separator)
         }
     }
 
     fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        writer.write_all(b": ")
+        writer.write_all(self.key_separator)
     }
 
-    /// `ensure_ascii=True`: every non-ASCII character becomes `\uXXXX` (a surrogate pair above
+    /// With `ensure_ascii`, every non-ASCII character becomes `\uXXXX` (a surrogate pair above
     /// the basic plane).
     fn write_string_fragment<W: ?Sized + Write>(
         &mut self,
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
-        if fragment.is_ascii() {
+        if !self.ensure_ascii || fragment.is_ascii() {
             return writer.write_all(fragment.as_bytes());
         }
         for c in fragment.chars() {
@@ -139,19 +160,21 @@ impl Formatter for PythonFormatter {
     }
 }
 
-/// Appends `value` to `out` as Python's `json.dumps` would write it.
+/// Appends `value` to `out` in the given flavour of Python's JSON text.
 pub fn write_python_json<T: Serialize + ?Sized>(
     out: &mut Vec<u8>,
     value: &T,
+    formatter: PythonFormatter,
 ) -> serde_json::Result<()> {
-    let mut serializer = Serializer::with_formatter(out, PythonFormatter);
+    let mut serializer = Serializer::with_formatter(out, formatter);
     value.serialize(&mut serializer)
 }
 
+/// `json.dumps(value)`.
 pub fn to_python_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
     let mut out = Vec::new();
-    write_python_json(&mut out, value)?;
-    Ok(String::from_utf8(out).expect("the formatter writes ASCII"))
+    write_python_json(&mut out, value, PythonFormatter::DUMPS)?;
+    Ok(String::from_utf8(out).expect("the formatter writes valid UTF-8"))
 }
 
 #[cfg(test)]
@@ -264,6 +287,21 @@ mod tests {
         assert_eq!(
             to_python_json(&value).unwrap(),
             r#"{"a": [1, 2.0, "\u00e9\ud83d\ude00"], "b": {"c": null, "d": true}, "e": "\n"}"#
+        );
+    }
+
+    #[test]
+    fn compact_form_keeps_utf8() {
+        let mut out = Vec::new();
+        write_python_json(
+            &mut out,
+            &json!({"a": [1.0, "é"], "b": 1e-5}),
+            PythonFormatter::COMPACT,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"a":[1.0,"é"],"b":1e-05}"#
         );
     }
 

@@ -140,7 +140,7 @@ pub fn decode_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Ve
             None,
         )]);
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+    let invalid = |e: &serde_json::Error| {
         let offset = byte_offset(bytes, e.line(), e.column());
         vec![FieldError {
             kind: "json_invalid".into(),
@@ -149,8 +149,20 @@ pub fn decode_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Ve
             input: json!({}),
             ctx: Some(json!({ "error": e.to_string() })),
         }]
-    })?;
-    serde_path_to_error::deserialize::<_, T>(&value).map_err(|e| vec![schema_error(&value, &e)])
+    };
+    // Decoding straight from the bytes keeps the order of object keys, which the reference's
+    // maps iterate in; a `Value` is built only to locate the input of an error.
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+        Ok(decoded) => {
+            deserializer.end().map_err(|e| invalid(&e))?;
+            Ok(decoded)
+        }
+        Err(e) => match serde_json::from_slice::<Value>(bytes) {
+            Err(syntax) => Err(invalid(&syntax)),
+            Ok(value) => Err(vec![schema_error(&value, &e)]),
+        },
+    }
 }
 
 fn byte_offset(bytes: &[u8], line: usize, column: usize) -> usize {
@@ -282,6 +294,18 @@ mod decode_tests {
             errors[0].loc,
             vec![Value::from("body"), Value::from("quantity")]
         );
+    }
+
+    #[test]
+    fn object_key_order_is_kept() {
+        let map: indexmap::IndexMap<String, f64> = decode_body(br#"{"b": 1.0, "a": 2.0}"#).unwrap();
+        assert_eq!(map.keys().collect::<Vec<_>>(), ["b", "a"]);
+    }
+
+    #[test]
+    fn trailing_garbage_is_json_invalid() {
+        let errors = decode_body::<indexmap::IndexMap<String, f64>>(b"{} x").unwrap_err();
+        assert_eq!(errors[0].kind, "json_invalid");
     }
 
     #[test]

@@ -1,10 +1,15 @@
-//! Reading JSON request bodies with a size limit and FastAPI-shaped validation errors.
+//! Reading JSON request bodies with a size limit and FastAPI-shaped validation errors, and
+//! writing JSON answers as the reference's framework writes them.
 
 use axum::body::Body;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use crate::domain::py_json::{PythonFormatter, write_python_json};
 use crate::domain::validation::decode_body;
 
 /// Reads at most `limit` bytes of `body` and decodes them into `T`.
@@ -17,4 +22,20 @@ pub async fn read_json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<
         Err(e) => return Err(ApiError::BadBody(e.to_string())),
     };
     decode_body(&bytes).map_err(ApiError::Validation)
+}
+
+/// A JSON answer in the reference's text: compact separators, floats as Python prints them
+/// (`1e-05`, `1e+16`), so byte-level comparisons with the reference hold.
+pub struct PyJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for PyJson<T> {
+    fn into_response(self) -> Response {
+        let mut out = Vec::with_capacity(512);
+        match write_python_json(&mut out, &self.0, PythonFormatter::COMPACT) {
+            Ok(()) => ([(CONTENT_TYPE, "application/json")], out).into_response(),
+            Err(e) => {
+                ApiError::Internal(format!("could not encode the answer: {e}")).into_response()
+            }
+        }
+    }
 }

@@ -2,12 +2,11 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 
 use super::AppState;
-use super::body::read_json;
+use super::body::{PyJson, read_json};
 use super::error::ApiError;
 use crate::evaluator::symbol_terms::metric_names;
 use crate::evaluator::{
@@ -21,7 +20,7 @@ const PROFILE: ScoringProfile = ScoringProfile::PythonCompat;
 pub async fn evaluate(
     State(state): State<Arc<AppState>>,
     body: Body,
-) -> Result<Json<EvaluateSequencesResponse>, ApiError> {
+) -> Result<PyJson<EvaluateSequencesResponse>, ApiError> {
     let request: EvaluateSequencesRequest =
         read_json(body, state.config.server.max_body_bytes).await?;
     let errors = request.validate();
@@ -47,5 +46,5 @@ pub async fn evaluate(
     })
     .await
     .map_err(|e| ApiError::Internal(format!("evaluation stopped: {e}")))??;
-    Ok(Json(response))
+    Ok(PyJson(response))
 }

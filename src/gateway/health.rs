@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
+
+use super::body::PyJson;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -16,8 +18,8 @@ pub struct ModuleHealth {
 }
 
 /// `GET /<module>/health` as the reference answers it: static, no dependency checks.
-pub async fn module_health() -> Json<ModuleHealth> {
-    Json(ModuleHealth {
+pub async fn module_health() -> PyJson<ModuleHealth> {
+    PyJson(ModuleHealth {
         healthy: true,
         version: "1.0.0",
         status: "OK",

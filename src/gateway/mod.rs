@@ -4,7 +4,10 @@
 pub mod body;
 pub mod error;
 pub mod evaluator;
+pub mod generator;
 pub mod health;
+pub mod ndjson;
+pub mod opportunity;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,6 +49,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/evaluator/health", get(health::module_health))
         .route("/evaluator/evaluate", post(evaluator::evaluate))
+        .route("/opportunity/health", get(health::module_health))
+        .route("/opportunity/identify", post(opportunity::identify))
+        .route("/generator/health", get(health::module_health))
+        .route("/generator/generate", post(generator::generate))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async {
             (

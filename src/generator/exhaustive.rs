@@ -210,6 +210,8 @@ pub struct ExhaustiveGenerator {
     deltas: Vec<f64>,
     /// The other-side candidate of the same symbol, if kept; it may not share a sequence.
     conflicts: Vec<Option<u16>>,
+    /// Candidate index by `symbol * 2 + (side is buy)`.
+    by_symbol_side: Vec<u16>,
     /// `binomial[m][k]` = C(m, k), saturating.
     binomial: Vec<Vec<u64>>,
     pruned: Vec<PrunedCandidate>,
@@ -306,6 +308,10 @@ impl ExhaustiveGenerator {
                     .find(|&j| usize::from(j) != i)
             })
             .collect();
+        let mut by_symbol_side = vec![u16::MAX; symbols.len() * 2];
+        for (i, act) in acts.iter().enumerate() {
+            by_symbol_side[act.symbol as usize * 2 + usize::from(act.side == Side::Buy)] = i as u16;
+        }
         let max_depth = settings.max_depth.clamp(1, MAX_DEPTH);
         ExhaustiveGenerator {
             settings: ExhaustiveSettings {
@@ -319,6 +325,7 @@ impl ExhaustiveGenerator {
             acts,
             deltas,
             conflicts,
+            by_symbol_side,
             pruned,
         }
     }
@@ -340,12 +347,8 @@ impl ExhaustiveGenerator {
 
     /// The candidate an act of an output batch stands for.
     pub fn candidate_of(&self, act: &Act) -> &ActionCandidate {
-        let index = self
-            .acts
-            .iter()
-            .position(|a| a.symbol == act.symbol && a.side == act.side)
-            .expect("acts of output batches come from the candidates");
-        &self.candidates[index].1
+        let slot = act.symbol as usize * 2 + usize::from(act.side == Side::Buy);
+        &self.candidates[usize::from(self.by_symbol_side[slot])].1
     }
 
     /// Generates every sequence in output order, handing batches of at most `batch_size`

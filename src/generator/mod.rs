@@ -6,3 +6,16 @@ pub mod exhaustive;
 pub mod feasibility;
 pub mod reference;
 pub mod settings;
+
+use serde::{Deserialize, Serialize};
+
+/// How sequences are built from the candidates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GenerationMode {
+    /// The reference's twelve patterns, filters and feasibility check.
+    #[default]
+    Reference,
+    /// Every valid combination up to a depth, pruned while walking.
+    Exhaustive,
+}

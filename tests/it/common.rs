@@ -188,3 +188,57 @@ pub fn write_scenario_metrics(dir: &Path, golden_name: &str) -> PathBuf {
     .unwrap();
     path
 }
+
+/// Sends one request through the router; returns the status, the content type and the raw body.
+pub async fn call_raw(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: impl Into<axum::body::Body>,
+) -> (u16, String, Vec<u8>) {
+    use tower::ServiceExt;
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(body.into())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, content_type, bytes.to_vec())
+}
+
+/// A router over an empty store in a temporary directory.
+pub fn empty_router() -> (tempfile::TempDir, axum::Router) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = trading_planner::store::Store::open(&dir.path().join("t.db")).unwrap();
+    let router = router(
+        trading_planner::config::Config::default(),
+        std::sync::Arc::new(store),
+    );
+    (dir, router)
+}
+
+/// `value` with the field at `pointer` set (created if absent).
+pub fn with(mut value: Value, pointer: &str, replacement: Value) -> Value {
+    let (parent, key) = pointer.rsplit_once('/').unwrap();
+    let parent = value
+        .pointer_mut(parent)
+        .unwrap_or_else(|| panic!("{pointer}"));
+    match parent {
+        Value::Object(map) => {
+            map.insert(key.to_string(), replacement);
+        }
+        Value::Array(items) => items[key.parse::<usize>().unwrap()] = replacement,
+        _ => panic!("{pointer}"),
+    }
+    value
+}

@@ -16,22 +16,6 @@ fn small_request() -> Value {
     })
 }
 
-/// `value` with the field at `pointer` set (created if absent).
-fn with(mut value: Value, pointer: &str, replacement: Value) -> Value {
-    let (parent, key) = pointer.rsplit_once('/').unwrap();
-    let parent = value
-        .pointer_mut(parent)
-        .unwrap_or_else(|| panic!("{pointer}"));
-    match parent {
-        Value::Object(map) => {
-            map.insert(key.to_string(), replacement);
-        }
-        Value::Array(items) => items[key.parse::<usize>().unwrap()] = replacement,
-        _ => panic!("{pointer}"),
-    }
-    value
-}
-
 fn rows(store: &trading_planner::store::Store) -> usize {
     let symbols = ["AAA", "BBB", "CCC"];
     store
@@ -77,7 +61,7 @@ async fn every_bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
     config.server.max_body_bytes = 4096;
     let router = common::router(config, store.clone());
     let base = small_request();
-    let oversized = with(
+    let oversized = common::with(
         base.clone(),
         "/sequences/0/0/reason",
         Value::from("x".repeat(5000)),
@@ -117,7 +101,7 @@ async fn every_bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
         ),
         (
             "lower-case side",
-            with(base.clone(), "/sequences/0/0/side", json!("buy")).to_string(),
+            common::with(base.clone(), "/sequences/0/0/side", json!("buy")).to_string(),
             422,
             "enum",
             Some(vec![
@@ -130,35 +114,35 @@ async fn every_bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
         ),
         (
             "unknown side",
-            with(base.clone(), "/sequences/0/0/side", json!("HOLD")).to_string(),
+            common::with(base.clone(), "/sequences/0/0/side", json!("HOLD")).to_string(),
             422,
             "enum",
             None,
         ),
         (
             "quantity not an integer",
-            with(base.clone(), "/sequences/0/0/quantity", json!("two")).to_string(),
+            common::with(base.clone(), "/sequences/0/0/quantity", json!("two")).to_string(),
             422,
             "int_type",
             None,
         ),
         (
             "beam width 0",
-            with(base.clone(), "/settings/beam_width", json!(0)).to_string(),
+            common::with(base.clone(), "/settings/beam_width", json!(0)).to_string(),
             422,
             "greater_than_equal",
             Some(vec![json!("body"), json!("settings"), json!("beam_width")]),
         ),
         (
             "beam width 101",
-            with(base.clone(), "/settings/beam_width", json!(101)).to_string(),
+            common::with(base.clone(), "/settings/beam_width", json!(101)).to_string(),
             422,
             "less_than_equal",
             None,
         ),
         (
             "percent above 0.1",
-            with(
+            common::with(
                 base.clone(),
                 "/settings/transaction_cost_percent",
                 json!(0.5),
@@ -170,7 +154,7 @@ async fn every_bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
         ),
         (
             "negative fixed cost",
-            with(
+            common::with(
                 base.clone(),
                 "/settings/transaction_cost_fixed",
                 json!(-1.0),
@@ -182,22 +166,22 @@ async fn every_bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
         ),
         (
             "penalty above 1",
-            with(base.clone(), "/settings/cost_penalty_factor", json!(2.0)).to_string(),
+            common::with(base.clone(), "/settings/cost_penalty_factor", json!(2.0)).to_string(),
             422,
             "less_than_equal",
             None,
         ),
         (
             "9 Monte Carlo paths",
-            with(base.clone(), "/settings/monte_carlo_paths", json!(9)).to_string(),
+            common::with(base.clone(), "/settings/monte_carlo_paths", json!(9)).to_string(),
             422,
             "greater_than_equal",
             None,
         ),
         (
             "empty shift list",
-            with(
-                with(
+            common::with(
+                common::with(
                     base.clone(),
                     "/settings/stochastic_scenario_shifts",
                     json!([]),
@@ -260,9 +244,9 @@ async fn stochastic_with_monte_carlo_enabled_ignores_an_empty_shift_list() {
     // Monte Carlo wins over stochastic scenarios, so the reference never read the empty list.
     let (_dir, store) = common::store_with_metrics("py_eval_n010_default");
     let router = common::router(Config::default(), store);
-    let body = with(
-        with(
-            with(
+    let body = common::with(
+        common::with(
+            common::with(
                 small_request(),
                 "/settings/stochastic_scenario_shifts",
                 json!([]),

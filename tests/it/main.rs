@@ -3,6 +3,9 @@
 mod cli;
 mod common;
 mod gateway;
+mod generator_properties;
 mod golden;
+mod pipeline_example;
+mod pipeline_routes;
 mod properties;
 mod worked_example;
