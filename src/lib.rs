@@ -12,3 +12,4 @@ pub mod gateway;
 pub mod generator;
 pub mod opportunity;
 pub mod store;
+pub mod upstream;
