@@ -170,6 +170,42 @@ fn bench_prints_the_documented_line() {
 }
 
 #[test]
+fn bench_generate_prints_the_documented_line() {
+    // 12 candidates, depth 3: C(12,1) + C(12,2) + C(12,3) = 12 + 66 + 220 combinations.
+    let out = run_cli(&[
+        "bench",
+        "generate",
+        "--candidates",
+        "12",
+        "--depth",
+        "3",
+        "--threads",
+        "2",
+        "--runs",
+        "2",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8_lossy(&out.stdout);
+    let rest = line
+        .strip_prefix("generate: 298 sequences in ")
+        .unwrap_or_else(|| panic!("{line}"));
+    let (seconds, rest) = rest.split_once(" s = ").unwrap();
+    assert!(seconds.parse::<f64>().unwrap() >= 0.0);
+    let (rate, rest) = rest.split_once(" seq/s, peak RSS ").unwrap();
+    assert!(rate.parse::<f64>().unwrap() > 0.0);
+    let megabytes = rest.trim().strip_suffix(" MB").unwrap();
+    assert!(megabytes.parse::<f64>().unwrap() > 0.0);
+
+    let out = run_cli(&["bench", "generate", "--depth", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--depth"));
+}
+
+#[test]
 fn a_bad_config_is_a_readable_startup_error() {
     let out = Command::new(binary())
         .args(["bench", "evaluate", "--sequences", "10"])
