@@ -13,14 +13,21 @@ pub fn binary() -> &'static str {
 
 /// Runs the binary with `args` and no `TRADING_PLANNER_*` variables from the environment.
 pub fn run_cli(args: &[&str]) -> Output {
-    let mut command = Command::new(binary());
+    let mut command = clean_command();
     command.args(args);
+    command.output().expect("the binary runs")
+}
+
+/// The binary without the test environment's `TRADING_PLANNER_*` variables (such as the oracle
+/// location), which the binary would read as configuration.
+fn clean_command() -> Command {
+    let mut command = Command::new(binary());
     for (key, _) in std::env::vars() {
         if key.starts_with("TRADING_PLANNER_") {
             command.env_remove(key);
         }
     }
-    command.output().expect("the binary runs")
+    command
 }
 
 /// Runs the binary and requires success.
@@ -207,7 +214,7 @@ fn bench_generate_prints_the_documented_line() {
 
 #[test]
 fn a_bad_config_is_a_readable_startup_error() {
-    let out = Command::new(binary())
+    let out = clean_command()
         .args(["bench", "evaluate", "--sequences", "10"])
         .env("TRADING_PLANNER_SERVER__BIND", "nowhere")
         .output()
@@ -274,7 +281,7 @@ fn serve_answers_over_tcp_and_survives_bad_input() {
         .success()
     );
     let port = free_port();
-    let child = Command::new(binary())
+    let child = clean_command()
         .args([
             "serve",
             "--bind",
