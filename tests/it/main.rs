@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod fake_upstreams;
 mod gateway;
 mod generator_properties;
 mod golden;
