@@ -2,6 +2,7 @@
 
 pub mod action;
 pub mod metrics;
+pub mod money;
 pub mod opportunities;
 pub mod portfolio;
 pub mod py_json;
@@ -12,6 +13,7 @@ pub mod validation;
 
 pub use action::{ActionCandidate, Side, action_cost};
 pub use metrics::MetricsBySymbol;
+pub use money::{Currency, Decimal, FxRate, Money, MoneyError, Quantity};
 pub use opportunities::{Category, Opportunities};
 pub use portfolio::{PortfolioContextInput, PositionInput, SecurityInput};
 pub use round::round_py;

@@ -7,12 +7,29 @@
 //!
 //! Every method is blocking; async callers run them off the runtime (e.g. with
 //! `tokio::task::spawn_blocking`). Each table family lives in its own submodule that adds
-//! methods to [`Store`] (`metrics` for `calculated_metrics`).
+//! methods to [`Store`]: `metrics` (`calculated_metrics`), `portfolio` (securities, positions,
+//! cash, FX), `ledger` (trades, pending orders), `settings`, `upstream_status` (upstream health
+//! and data freshness).
 
+mod ledger;
 mod metrics;
+mod portfolio;
+mod settings;
+mod text;
+mod upstream_status;
 
 #[cfg(test)]
+mod ledger_tests;
+#[cfg(test)]
+mod portfolio_tests;
+#[cfg(test)]
+mod settings_tests;
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upstream_status_tests;
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
@@ -22,11 +39,20 @@ use std::time::Duration;
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
+pub use ledger::{
+    NewOrder, NewTrade, OrderFill, OrderStatus, PendingOrder, Recorded, Trade, TradeSource,
+};
 pub use metrics::{MetricsImport, now_iso};
+pub use portfolio::{AllowEmpty, PositionRecord, SecurityRecord};
+pub use settings::{CountSetting, EurSetting, FlagSetting, RatioSetting, TradingMode, keys};
+pub use upstream_status::{BreakerState, DataFreshness, UpstreamStatus};
 
 /// The schema migrations, in order. Append new ones; never edit or reorder applied ones.
 /// After migrating, `PRAGMA user_version` equals `MIGRATIONS.len()`.
-static MIGRATIONS: &[M<'static>] = &[M::up(include_str!("migrations/01-calculated-metrics.sql"))];
+static MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("migrations/01-calculated-metrics.sql")),
+    M::up(include_str!("migrations/02-portfolio-ledger-plans.sql")),
+];
 
 /// How long a connection waits on a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
@@ -65,6 +91,33 @@ pub enum StoreError {
         metric: String,
         value: f64,
     },
+    /// A replacement of a whole table family was empty; the stored rows were kept, because an
+    /// empty answer from upstream must never overwrite good data.
+    #[error("refusing to replace all {what} with an empty list; the stored rows were kept")]
+    EmptyReplacement { what: &'static str },
+    /// The input was refused before anything was written.
+    #[error("invalid {what}: {reason}")]
+    Invalid { what: &'static str, reason: String },
+    /// A stored value cannot be read back as its type.
+    #[error("corrupt value in {table}.{column}: {value:?} ({reason})")]
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// A new order was refused because the symbol already has an open one.
+    #[error("{symbol} already has an open order (id {open_order_id})")]
+    OpenOrderExists { symbol: String, open_order_id: i64 },
+    /// No pending order has this id.
+    #[error("no pending order with id {0}")]
+    OrderNotFound(i64),
+    /// The order is no longer open, so it cannot be filled or cancelled.
+    #[error("pending order {id} is {status}, not open")]
+    OrderNotOpen { id: i64, status: String },
+    /// Money arithmetic failed (overflow, currency mismatch, bad rate).
+    #[error(transparent)]
+    Money(#[from] crate::domain::MoneyError),
     /// Any other SQLite failure.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),

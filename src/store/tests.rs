@@ -78,7 +78,7 @@ fn open_creates_parent_dirs_and_applies_migrations() {
     let store = Store::open(&path).unwrap();
     assert!(path.is_file());
     assert_eq!(store.path(), path.as_path());
-    assert_eq!(MIGRATIONS.len(), 1);
+    assert_eq!(MIGRATIONS.len(), 2);
     store
         .write(|conn| {
             assert_eq!(user_version(conn), MIGRATIONS.len());
@@ -160,7 +160,10 @@ fn open_adopts_an_existing_reference_database() {
                 calculated_at TEXT NOT NULL, expires_at TEXT, source TEXT DEFAULT 'calculated',
                 PRIMARY KEY (symbol, metric));
              INSERT INTO calculated_metrics VALUES ('AAPL.US', NULL, 'CAGR_5Y', 0.182,
-                '2026-01-01T03:00:00', '2026-01-08T03:00:00', 'calculated');",
+                '2026-01-01T03:00:00', '2026-01-08T03:00:00', 'calculated');
+             -- The reference keeps its own `scores` table in the same file.
+             CREATE TABLE scores (symbol TEXT PRIMARY KEY, total_score REAL, calculated_at TEXT);
+             INSERT INTO scores VALUES ('AAPL.US', 0.71, '2026-01-01T03:00:00');",
         )
         .unwrap();
     }
@@ -169,6 +172,10 @@ fn open_adopts_an_existing_reference_database() {
         .valid_metrics(&["AAPL.US"], &["CAGR_5Y"], "2026-01-05T00:00:00.000000")
         .unwrap();
     assert_eq!(found, metrics(&[("AAPL.US", &[("CAGR_5Y", 0.182)])]));
+    let legacy_scores: i64 = store
+        .read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM scores", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(legacy_scores, 1);
 }
 
 #[test]
