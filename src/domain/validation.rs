@@ -23,6 +23,18 @@ fn loc_value(segment: &str) -> Value {
     }
 }
 
+/// A location from string segments: numeric segments become indices, as pydantic reports them.
+pub fn locate(segments: &[String]) -> Vec<Value> {
+    segments.iter().map(|s| loc_value(s)).collect()
+}
+
+/// The location of `field` inside the object at `loc`.
+pub fn field_loc(loc: &[&str], field: &str) -> Vec<String> {
+    let mut path: Vec<String> = loc.iter().map(|s| s.to_string()).collect();
+    path.push(field.to_string());
+    path
+}
+
 /// Formats a bound the way pydantic prints it in messages (`1`, `0.1`).
 fn bound_text(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
@@ -50,10 +62,21 @@ impl FieldError {
     ) -> Self {
         FieldError {
             kind: kind.to_string(),
-            loc: loc.iter().map(|s| loc_value(s)).collect(),
+            loc: locate(&loc),
             msg: msg.into(),
             input,
             ctx,
+        }
+    }
+
+    /// An error raised by a validator, in pydantic's words (`Value error, …`).
+    pub fn value_error(loc: Vec<Value>, message: &str, input: Value) -> Self {
+        FieldError {
+            kind: "value_error".into(),
+            loc,
+            msg: format!("Value error, {message}"),
+            input,
+            ctx: Some(json!({ "error": message })),
         }
     }
 

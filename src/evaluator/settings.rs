@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::validation::FieldError;
+use crate::domain::validation::{FieldError, field_loc};
 
 /// Default Monte Carlo seed: fixed, so two runs of the same request agree.
 pub const DEFAULT_MONTE_CARLO_SEED: u64 = 42;
@@ -90,11 +90,7 @@ impl EvaluationSettings {
     /// scenarios are on.
     pub fn validate(&self, loc: &[&str]) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        let at = |field: &str| {
-            let mut path: Vec<String> = loc.iter().map(|s| s.to_string()).collect();
-            path.push(field.to_string());
-            path
-        };
+        let at = |field: &str| field_loc(loc, field);
         FieldError::int_range(&mut errors, at("beam_width"), self.beam_width, 1, 100);
         FieldError::float_min(
             &mut errors,

@@ -14,9 +14,9 @@ use indexmap::IndexMap;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::domain::validation::FieldError;
+use crate::domain::validation::{FieldError, locate};
 use crate::domain::{ActionCandidate, Opportunities, Security, normalize_symbol};
 
 use super::feasibility::FeasibilityCheck;
@@ -143,13 +143,7 @@ fn body_loc(list: &str, index: usize, field: &str) -> Vec<String> {
 
 /// Pydantic's shape for an error raised by a validator.
 fn value_error(loc: Vec<String>, message: &str, input: Value) -> FieldError {
-    FieldError::new(
-        "value_error",
-        loc,
-        format!("Value error, {message}"),
-        input,
-        Some(json!({ "error": message })),
-    )
+    FieldError::value_error(locate(&loc), message, input)
 }
 
 impl GenerateSequencesRequest {
@@ -316,6 +310,7 @@ pub fn generate_request(
 mod tests {
     use super::*;
     use crate::domain::validation::decode_body;
+    use serde_json::json;
 
     fn body(extra: Value) -> Value {
         let mut body = json!({

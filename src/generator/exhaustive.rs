@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::sequence::{Act, SequenceBatch, SymbolTable};
-use crate::domain::validation::FieldError;
+use crate::domain::validation::{FieldError, field_loc};
 use crate::domain::{ActionCandidate, Category, Opportunities, Security, Side, action_cost};
 
 /// Deepest sequence the generator builds; paths live in fixed arrays of this size.
@@ -62,11 +62,7 @@ impl Default for ExhaustiveSettings {
 impl ExhaustiveSettings {
     pub fn validate(&self, loc: &[&str]) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        let at = |field: &str| {
-            let mut path: Vec<String> = loc.iter().map(|s| s.to_string()).collect();
-            path.push(field.to_string());
-            path
-        };
+        let at = |field: &str| field_loc(loc, field);
         FieldError::int_range(
             &mut errors,
             at("max_depth"),

@@ -6,7 +6,7 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::validation::FieldError;
+use crate::domain::validation::{FieldError, field_loc};
 
 fn default_cost_fixed() -> f64 {
     2.0
@@ -49,13 +49,6 @@ fn default_min_sequence_value() -> f64 {
 }
 fn default_true() -> bool {
     true
-}
-
-/// Appends `field` to the location of a settings object.
-fn field_loc(loc: &[&str], field: &str) -> Vec<String> {
-    let mut path: Vec<String> = loc.iter().map(|s| s.to_string()).collect();
-    path.push(field.to_string());
-    path
 }
 
 /// What the feasibility filter (and the patterns' cash bookkeeping) starts from.

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::domain::validation::FieldError;
 use crate::domain::{Opportunities, Position, Security, normalize_symbol};
@@ -154,13 +154,7 @@ fn loc(segments: &[Seg<'_>]) -> Vec<Value> {
 }
 
 fn value_error(segments: &[Seg<'_>], message: &str, input: Value) -> FieldError {
-    FieldError {
-        kind: "value_error".into(),
-        loc: loc(segments),
-        msg: format!("Value error, {message}"),
-        input,
-        ctx: Some(json!({ "error": message })),
-    }
+    FieldError::value_error(loc(segments), message, input)
 }
 
 fn finite(errors: &mut Vec<FieldError>, segments: &[Seg<'_>], value: f64) {
