@@ -18,6 +18,8 @@ pub struct Config {
     pub evaluator: EvaluatorConfig,
     pub generator: GeneratorConfig,
     pub store: StoreConfig,
+    pub upstream: UpstreamConfig,
+    pub sync: SyncConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,6 +68,151 @@ impl Default for GeneratorConfig {
 pub struct StoreConfig {
     /// Database file name inside the data directory.
     pub file_name: String,
+}
+
+/// The Python services that stay Python.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// The tradernet broker wrapper (positions, cash, orders, quotes, trades).
+    pub tradernet: ServiceConfig,
+    /// The scoring service (security scores and pre-computed metrics).
+    pub scoring: ServiceConfig,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        UpstreamConfig {
+            tradernet: ServiceConfig {
+                // The broker throttles; one request per 1.5 s keeps clear of its 429s.
+                min_interval_secs: 1.5,
+                ..ServiceConfig::default()
+            },
+            scoring: ServiceConfig::default(),
+        }
+    }
+}
+
+/// How one upstream service is reached, and the resilience rules of its calls.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Base URL, e.g. `http://127.0.0.1:9001`; empty = not configured (nothing is called and
+    /// the planner works on stored data).
+    pub url: String,
+    /// Limit of one HTTP request, from connecting to the last byte of the answer.
+    pub timeout_secs: f64,
+    /// Extra attempts of an idempotent call after a connect error, a timeout, 408, 429 or 5xx.
+    pub retries: u32,
+    /// Pause before the first retry, doubled for each further one and jittered ×[0.5, 1.5).
+    pub retry_backoff_secs: f64,
+    /// Consecutive failed calls that open the circuit breaker.
+    pub breaker_failures: u32,
+    /// How long an open breaker refuses calls before it lets one probe through.
+    pub breaker_open_secs: f64,
+    /// Least time between two requests to the service (0 = no limit).
+    pub min_interval_secs: f64,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            url: String::new(),
+            timeout_secs: 5.0,
+            retries: 2,
+            retry_backoff_secs: 0.5,
+            breaker_failures: 3,
+            breaker_open_secs: 30.0,
+            min_interval_secs: 0.0,
+        }
+    }
+}
+
+/// The jobs that copy upstream data into the database.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Runs the jobs of every configured service; off, the database only changes through the
+    /// API and imports.
+    pub enabled: bool,
+    /// When markets count as open (UTC, Monday to Friday); jobs run at their `open_secs`
+    /// interval then and at `closed_secs` otherwise.
+    pub market_open_utc: String,
+    pub market_close_utc: String,
+    pub positions: SyncInterval,
+    pub cash: SyncInterval,
+    pub pending_orders: SyncInterval,
+    pub quotes: SyncInterval,
+    pub trades: SyncInterval,
+    pub scores: SyncInterval,
+    pub metrics: SyncInterval,
+}
+
+/// How often one job runs.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncInterval {
+    pub open_secs: f64,
+    pub closed_secs: f64,
+}
+
+impl SyncInterval {
+    const fn minutes(open: u32, closed: u32) -> SyncInterval {
+        SyncInterval {
+            open_secs: open as f64 * 60.0,
+            closed_secs: closed as f64 * 60.0,
+        }
+    }
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            enabled: true,
+            market_open_utc: "07:00".to_string(),
+            market_close_utc: "21:00".to_string(),
+            positions: SyncInterval::minutes(5, 30),
+            cash: SyncInterval::minutes(5, 30),
+            pending_orders: SyncInterval::minutes(2, 30),
+            quotes: SyncInterval::minutes(5, 60),
+            trades: SyncInterval::minutes(5, 30),
+            scores: SyncInterval::minutes(360, 720),
+            metrics: SyncInterval::minutes(360, 720),
+        }
+    }
+}
+
+impl SyncConfig {
+    /// Every job with its name, for validation and scheduling.
+    pub fn intervals(&self) -> [(&'static str, SyncInterval); 7] {
+        [
+            ("positions", self.positions),
+            ("cash", self.cash),
+            ("pending_orders", self.pending_orders),
+            ("quotes", self.quotes),
+            ("trades", self.trades),
+            ("scores", self.scores),
+            ("metrics", self.metrics),
+        ]
+    }
+
+    /// The market hours as minutes after midnight UTC.
+    pub fn market_minutes(&self) -> Result<(u32, u32), ConfigError> {
+        let parse = |key: &str, text: &str| {
+            let bad = || ConfigError::Invalid(format!("sync.{key} {text:?} is not HH:MM"));
+            let (h, m) = text.split_once(':').ok_or_else(bad)?;
+            let h: u32 = h.parse().map_err(|_| bad())?;
+            let m: u32 = m.parse().map_err(|_| bad())?;
+            if h > 23 || m > 59 {
+                return Err(bad());
+            }
+            Ok(h * 60 + m)
+        };
+        Ok((
+            parse("market_open_utc", &self.market_open_utc)?,
+            parse("market_close_utc", &self.market_close_utc)?,
+        ))
+    }
 }
 
 impl Default for ServerConfig {
@@ -202,10 +349,67 @@ impl Config {
                 "generator.batch_size must be at least 1".into(),
             ));
         }
+        for (name, service) in [
+            ("tradernet", &self.upstream.tradernet),
+            ("scoring", &self.upstream.scoring),
+        ] {
+            service.validate(name)?;
+        }
+        for (name, interval) in self.sync.intervals() {
+            for (which, secs) in [
+                ("open_secs", interval.open_secs),
+                ("closed_secs", interval.closed_secs),
+            ] {
+                if !(secs.is_finite() && secs >= 0.01) {
+                    return Err(ConfigError::Invalid(format!(
+                        "sync.{name}.{which} must be at least 0.01 seconds, not {secs}"
+                    )));
+                }
+            }
+        }
+        self.sync.market_minutes()?;
         if self.store.file_name.is_empty() || self.store.file_name.contains('/') {
             return Err(ConfigError::Invalid(
                 "store.file_name must be a plain file name".into(),
             ));
+        }
+        Ok(())
+    }
+}
+
+impl ServiceConfig {
+    /// The base URL, or `None` when the service is not configured.
+    pub fn base_url(&self) -> Option<&str> {
+        let url = self.url.trim_end_matches('/');
+        (!url.is_empty()).then_some(url)
+    }
+
+    fn validate(&self, name: &str) -> Result<(), ConfigError> {
+        let invalid = |reason: String| ConfigError::Invalid(format!("upstream.{name}.{reason}"));
+        if let Some(url) = self.base_url()
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(invalid(format!(
+                "url {url:?} must start with http:// or https://"
+            )));
+        }
+        for (key, value, least) in [
+            ("timeout_secs", self.timeout_secs, 0.001),
+            ("retry_backoff_secs", self.retry_backoff_secs, 0.0),
+            ("breaker_open_secs", self.breaker_open_secs, 0.0),
+            ("min_interval_secs", self.min_interval_secs, 0.0),
+        ] {
+            if !(value.is_finite() && value >= least && value <= 86_400.0) {
+                return Err(invalid(format!(
+                    "{key} must be between {least} and 86400 seconds, not {value}"
+                )));
+            }
+        }
+        if self.breaker_failures == 0 {
+            return Err(invalid("breaker_failures must be at least 1".into()));
+        }
+        if self.retries > 10 {
+            return Err(invalid("retries must be at most 10".into()));
         }
         Ok(())
     }
@@ -308,5 +512,61 @@ mod tests {
     #[test]
     fn data_dir_variable_is_left_to_the_command_line() {
         assert!(Config::load(None, env(&[("TRADING_PLANNER_DATA_DIR", "/tmp/x")])).is_ok());
+    }
+
+    #[test]
+    fn an_upstream_url_is_set_from_the_environment() {
+        let config = Config::load(
+            None,
+            env(&[
+                (
+                    "TRADING_PLANNER_UPSTREAM__TRADERNET__URL",
+                    "http://127.0.0.1:9001/",
+                ),
+                ("TRADING_PLANNER_SYNC__QUOTES__OPEN_SECS", "0.5"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.upstream.tradernet.base_url(),
+            Some("http://127.0.0.1:9001")
+        );
+        assert_eq!(config.upstream.scoring.base_url(), None);
+        assert_eq!(config.upstream.tradernet.min_interval_secs, 1.5);
+        assert_eq!(config.sync.quotes.open_secs, 0.5);
+    }
+
+    #[test]
+    fn bad_upstream_and_sync_values_are_refused() {
+        for (name, value, expected) in [
+            (
+                "TRADING_PLANNER_UPSTREAM__SCORING__URL",
+                "localhost:8004",
+                "upstream.scoring.url",
+            ),
+            (
+                "TRADING_PLANNER_UPSTREAM__TRADERNET__TIMEOUT_SECS",
+                "0",
+                "timeout_secs",
+            ),
+            (
+                "TRADING_PLANNER_UPSTREAM__TRADERNET__BREAKER_FAILURES",
+                "0",
+                "breaker_failures",
+            ),
+            (
+                "TRADING_PLANNER_SYNC__CASH__CLOSED_SECS",
+                "0",
+                "sync.cash.closed_secs",
+            ),
+            (
+                "TRADING_PLANNER_SYNC__MARKET_OPEN_UTC",
+                "25:00",
+                "market_open_utc",
+            ),
+        ] {
+            let err = Config::load(None, env(&[(name, value)])).unwrap_err();
+            assert!(err.to_string().contains(expected), "{name}: {err}");
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod py_json;
 pub mod round;
 pub mod security;
 pub mod sequence;
+pub mod upstream;
 pub mod validation;
 
 pub use action::{ActionCandidate, Side, action_cost};
@@ -18,3 +19,4 @@ pub use opportunities::{Category, Opportunities};
 pub use portfolio::{PortfolioContextInput, PositionInput, SecurityInput};
 pub use round::round_py;
 pub use security::{Position, Security, normalize_symbol};
+pub use upstream::BreakerState;

@@ -4,33 +4,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Store, StoreError, now_iso};
-
-/// A circuit breaker's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BreakerState {
-    Closed,
-    Open,
-    HalfOpen,
-}
-
-impl BreakerState {
-    fn as_str(self) -> &'static str {
-        match self {
-            BreakerState::Closed => "closed",
-            BreakerState::Open => "open",
-            BreakerState::HalfOpen => "half_open",
-        }
-    }
-
-    fn parse(text: &str) -> Option<BreakerState> {
-        match text {
-            "closed" => Some(BreakerState::Closed),
-            "open" => Some(BreakerState::Open),
-            "half_open" => Some(BreakerState::HalfOpen),
-            _ => None,
-        }
-    }
-}
+pub use crate::domain::BreakerState;
 
 /// What is known about one upstream service.
 #[derive(Debug, Clone, PartialEq, Eq)]
