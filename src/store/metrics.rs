@@ -37,6 +37,18 @@ pub struct MetricsImport {
     pub rows: usize,
 }
 
+/// One metric row with its own times, as the scoring service or a legacy store reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRecord {
+    pub symbol: String,
+    pub metric: String,
+    pub value: f64,
+    pub calculated_at: String,
+    /// `None` = never expires.
+    pub expires_at: Option<String>,
+    pub source: String,
+}
+
 /// The local time now as the reference formats it, e.g. `2026-01-05T00:00:00.000000`.
 pub fn now_iso() -> String {
     chrono::Local::now()
@@ -114,6 +126,38 @@ impl Store {
                 expires_at,
                 source
             ])?;
+            Ok(())
+        })
+    }
+
+    /// Writes (insert-or-replace) `rows` in one transaction. A non-finite value or an empty
+    /// symbol or name refuses the whole batch before anything is written.
+    pub fn put_metrics(&self, rows: &[MetricRecord]) -> Result<(), StoreError> {
+        for row in rows {
+            check_finite(&row.symbol, &row.metric, row.value)?;
+            if row.symbol.trim().is_empty() || row.metric.is_empty() {
+                return Err(StoreError::Invalid {
+                    what: "metric",
+                    reason: format!("{row:?}"),
+                });
+            }
+        }
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut upsert = tx.prepare_cached(UPSERT_SQL)?;
+                for row in rows {
+                    upsert.execute(params![
+                        row.symbol.to_uppercase(),
+                        row.metric,
+                        row.value,
+                        row.calculated_at,
+                        row.expires_at,
+                        row.source
+                    ])?;
+                }
+            }
+            tx.commit()?;
             Ok(())
         })
     }

@@ -8,18 +8,24 @@
 //! Every method is blocking; async callers run them off the runtime (e.g. with
 //! `tokio::task::spawn_blocking`). Each table family lives in its own submodule that adds
 //! methods to [`Store`]: `metrics` (`calculated_metrics`), `portfolio` (securities, positions,
-//! cash, FX), `ledger` (trades, pending orders), `settings`, `upstream_status` (upstream health
+//! cash, FX), `market` (quotes, the broker's open orders), `scores`, `targets` (allocation targets
+//! and groups), `ledger` (trades, pending orders), `settings`, `upstream_status` (upstream health
 //! and data freshness).
 
 mod ledger;
+mod market;
 mod metrics;
 mod portfolio;
+mod scores;
 mod settings;
+mod targets;
 mod text;
 mod upstream_status;
 
 #[cfg(test)]
 mod ledger_tests;
+#[cfg(test)]
+mod market_tests;
 #[cfg(test)]
 mod portfolio_tests;
 #[cfg(test)]
@@ -42,9 +48,12 @@ use rusqlite_migration::{M, Migrations};
 pub use ledger::{
     NewOrder, NewTrade, OrderFill, OrderStatus, PendingOrder, Recorded, Trade, TradeSource,
 };
-pub use metrics::{MetricsImport, now_iso};
+pub use market::{BrokerOrderRecord, QuoteRecord};
+pub use metrics::{MetricRecord, MetricsImport, now_iso};
 pub use portfolio::{AllowEmpty, PositionRecord, SecurityRecord};
+pub use scores::ScoreRecord;
 pub use settings::{CountSetting, EurSetting, FlagSetting, RatioSetting, TradingMode, keys};
+pub use targets::{AllocationGroup, AllocationTarget, TargetKind};
 pub use upstream_status::{BreakerState, DataFreshness, UpstreamStatus};
 
 /// The schema migrations, in order. Append new ones; never edit or reorder applied ones.
@@ -52,6 +61,7 @@ pub use upstream_status::{BreakerState, DataFreshness, UpstreamStatus};
 static MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/01-calculated-metrics.sql")),
     M::up(include_str!("migrations/02-portfolio-ledger-plans.sql")),
+    M::up(include_str!("migrations/03-quotes-orders-targets.sql")),
 ];
 
 /// How long a connection waits on a lock held by another connection before failing.

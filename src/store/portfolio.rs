@@ -133,6 +133,35 @@ impl Store {
         })
     }
 
+    /// Adds the securities that are not stored yet and leaves stored ones as they are, in one
+    /// transaction; returns how many were added. Used for holdings the broker reports before
+    /// the universe lists them.
+    pub fn insert_missing_securities(
+        &self,
+        securities: &[SecurityRecord],
+    ) -> Result<usize, StoreError> {
+        let rows = securities
+            .iter()
+            .map(checked_security)
+            .collect::<Result<Vec<_>, _>>()?;
+        let now = now_iso();
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut added = 0;
+            for s in &rows {
+                let exists: bool = tx
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM securities WHERE symbol = ?1)")?
+                    .query_row([&s.symbol], |r| r.get(0))?;
+                if !exists {
+                    upsert_security(&tx, s, &now)?;
+                    added += 1;
+                }
+            }
+            tx.commit()?;
+            Ok(added)
+        })
+    }
+
     /// One security by symbol (any case).
     pub fn security(&self, symbol: &str) -> Result<Option<SecurityRecord>, StoreError> {
         let symbol = normalize_symbol(symbol);
@@ -318,7 +347,11 @@ impl Store {
     }
 }
 
-fn refuse_empty(empty: bool, allow: AllowEmpty, what: &'static str) -> Result<(), StoreError> {
+pub(super) fn refuse_empty(
+    empty: bool,
+    allow: AllowEmpty,
+    what: &'static str,
+) -> Result<(), StoreError> {
     if empty && allow == AllowEmpty::No {
         Err(StoreError::EmptyReplacement { what })
     } else {
@@ -326,7 +359,7 @@ fn refuse_empty(empty: bool, allow: AllowEmpty, what: &'static str) -> Result<()
     }
 }
 
-fn unique_symbols<'a>(
+pub(super) fn unique_symbols<'a>(
     symbols: impl Iterator<Item = &'a str>,
     what: &'static str,
 ) -> Result<(), StoreError> {

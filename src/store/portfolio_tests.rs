@@ -41,7 +41,7 @@ fn migrations_are_idempotent_and_the_schema_is_sound() {
         store
             .read(|conn| {
                 let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-                assert_eq!(version, 2);
+                assert_eq!(version, super::MIGRATIONS.len());
                 let check: String =
                     conn.pragma_query_value(None, "integrity_check", |r| r.get(0))?;
                 assert_eq!(check, "ok");

@@ -123,6 +123,11 @@ pub mod keys {
         key: "min_time_between_trades_minutes",
         default: 60,
     };
+    /// Orders sent per trading cycle at most, whatever the plan holds.
+    pub const MAX_TRADES_PER_CYCLE: CountSetting = CountSetting {
+        key: "max_trades_per_cycle",
+        default: 2,
+    };
     pub const MONTE_CARLO_PATH_COUNT: CountSetting = CountSetting {
         key: "monte_carlo_path_count",
         default: 100,
