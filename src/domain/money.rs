@@ -46,6 +46,8 @@ pub enum MoneyError {
     NegativeQuantity(Decimal),
     #[error("not a finite number")]
     NotFinite,
+    #[error("division by zero")]
+    DivisionByZero,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,6 +244,23 @@ impl Decimal {
         }
         let divisor = pow10(scale - MAX_SCALE).ok_or(MoneyError::Overflow)?;
         Decimal::new(div_half_even(mantissa, divisor), MAX_SCALE)
+    }
+
+    /// `self / other` rounded half-even to `places` decimal places (at most [`MAX_SCALE`]).
+    pub fn checked_div(self, other: Decimal, places: u32) -> Result<Decimal, MoneyError> {
+        if other.is_zero() {
+            return Err(MoneyError::DivisionByZero);
+        }
+        let places = places.min(MAX_SCALE);
+        // self/other = (m1 / 10^s1) / (m2 / 10^s2) = m1 * 10^(s2 + places) / (m2 * 10^s1), in
+        // units of 10^-places.
+        let mut numerator = scale_by(self.mantissa, other.scale + places)?;
+        let mut denominator = scale_by(other.mantissa, self.scale)?;
+        if denominator < 0 {
+            numerator = numerator.checked_neg().ok_or(MoneyError::Overflow)?;
+            denominator = denominator.checked_neg().ok_or(MoneyError::Overflow)?;
+        }
+        Decimal::new(div_half_even(numerator, denominator), places)
     }
 
     /// Rounded half-even to `places` decimal places.

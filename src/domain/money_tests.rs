@@ -484,3 +484,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn division_rounds_half_even_to_the_places_asked() {
+    let d = |t: &str| t.parse::<Decimal>().unwrap();
+    assert_eq!(d("10").checked_div(d("4"), 1).unwrap(), d("2.5"));
+    assert_eq!(d("10").checked_div(d("4"), 0).unwrap(), d("2"));
+    assert_eq!(d("1").checked_div(d("3"), 6).unwrap(), d("0.333333"));
+    assert_eq!(d("-1").checked_div(d("0.3"), 2).unwrap(), d("-3.33"));
+    assert_eq!(d("1.5").checked_div(d("-0.5"), 4).unwrap(), d("-3"));
+    assert_eq!(
+        d("1").checked_div(d("0"), 2),
+        Err(MoneyError::DivisionByZero)
+    );
+}
+
+proptest! {
+    #[test]
+    fn division_undoes_multiplication(a in -1_000_000i64..1_000_000, b in 1i64..100_000) {
+        let (a, b) = (Decimal::from_i64(a), Decimal::from_i64(b));
+        let product = a.checked_mul(b).unwrap();
+        prop_assert_eq!(product.checked_div(b, 6).unwrap(), a);
+    }
+}

@@ -166,7 +166,7 @@ impl Store {
         let trade = checked_trade(trade)?;
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let recorded = record_trade(&tx, &trade)?;
+            let recorded = record_trade_in(&tx, &trade)?;
             tx.commit()?;
             Ok(recorded)
         })
@@ -306,7 +306,7 @@ impl Store {
                 order_id: fill.order_id.clone(),
                 idempotency_key: Some(order.order.idempotency_key.clone()),
             })?;
-            let trade = record_trade(&tx, &trade)?.into_inner();
+            let trade = record_trade_in(&tx, &trade)?.into_inner();
             tx.execute(
                 "UPDATE pending_orders SET status = 'filled', trade_id = ?2, updated_at = ?3 \
                  WHERE id = ?1",
@@ -334,7 +334,10 @@ fn checked_trade(trade: &NewTrade) -> Result<NewTrade, StoreError> {
     Ok(trade)
 }
 
-fn record_trade(conn: &Connection, trade: &NewTrade) -> Result<Recorded<Trade>, StoreError> {
+pub(super) fn record_trade_in(
+    conn: &Connection,
+    trade: &NewTrade,
+) -> Result<Recorded<Trade>, StoreError> {
     if let Some(key) = &trade.idempotency_key
         && let Some(existing) = find_trade(conn, "idempotency_key = ?1", key)?
     {
@@ -370,6 +373,11 @@ fn record_trade(conn: &Connection, trade: &NewTrade) -> Result<Recorded<Trade>, 
         reason: format!("trade {id} vanished after insert"),
     })?;
     Ok(Recorded::Inserted(stored))
+}
+
+/// The trade recorded under `key`, if any.
+pub(super) fn trade_by_key(conn: &Connection, key: &str) -> Result<Option<Trade>, StoreError> {
+    find_trade(conn, "idempotency_key = ?1", &key)
 }
 
 fn find_trade(

@@ -15,6 +15,7 @@
 mod ledger;
 mod market;
 mod metrics;
+mod paper;
 mod portfolio;
 mod scores;
 mod settings;
@@ -26,6 +27,8 @@ mod upstream_status;
 mod ledger_tests;
 #[cfg(test)]
 mod market_tests;
+#[cfg(test)]
+mod paper_tests;
 #[cfg(test)]
 mod portfolio_tests;
 #[cfg(test)]
@@ -50,6 +53,7 @@ pub use ledger::{
 };
 pub use market::{BrokerOrderRecord, QuoteRecord};
 pub use metrics::{MetricRecord, MetricsImport, now_iso};
+pub use paper::PaperFill;
 pub use portfolio::{AllowEmpty, PositionRecord, SecurityRecord};
 pub use scores::ScoreRecord;
 pub use settings::{CountSetting, EurSetting, FlagSetting, RatioSetting, TradingMode, keys};
@@ -119,6 +123,20 @@ pub enum StoreError {
     /// A new order was refused because the symbol already has an open one.
     #[error("{symbol} already has an open order (id {open_order_id})")]
     OpenOrderExists { symbol: String, open_order_id: i64 },
+    /// A paper buy would take the cash of its currency below zero; nothing was written.
+    #[error("not enough {currency} cash: {needed} needed, {available} available")]
+    InsufficientCash {
+        currency: crate::domain::Currency,
+        needed: String,
+        available: String,
+    },
+    /// A sell wants more shares than are held; nothing was written.
+    #[error("cannot sell {wanted} {symbol}: {held} held")]
+    InsufficientShares {
+        symbol: String,
+        held: String,
+        wanted: String,
+    },
     /// No pending order has this id.
     #[error("no pending order with id {0}")]
     OrderNotFound(i64),
