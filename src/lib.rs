@@ -12,4 +12,5 @@ pub mod gateway;
 pub mod generator;
 pub mod opportunity;
 pub mod store;
+pub mod sync;
 pub mod upstream;

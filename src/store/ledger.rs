@@ -141,6 +141,8 @@ pub struct PendingOrder {
     pub trade_id: Option<i64>,
     pub created_at: String,
     pub updated_at: String,
+    /// The broker's id, once it acknowledged the order.
+    pub broker_order_id: Option<String>,
 }
 
 /// How an order was filled.
@@ -157,7 +159,7 @@ const TRADE_COLUMNS: &str = "id, symbol, isin, side, quantity, price, currency, 
      executed_at, source, order_id, idempotency_key, recorded_at";
 
 const ORDER_COLUMNS: &str = "id, symbol, side, quantity, price, currency, idempotency_key, \
-     status, trade_id, created_at, updated_at";
+     status, trade_id, created_at, updated_at, broker_order_id";
 
 impl Store {
     /// Records a trade once: if a trade with the same idempotency key, or else the same broker
@@ -267,6 +269,45 @@ impl Store {
     pub fn open_order_for(&self, symbol: &str) -> Result<Option<PendingOrder>, StoreError> {
         let symbol = normalize_symbol(symbol);
         self.read(|conn| find_order(conn, "symbol = ?1 AND status = 'open'", &symbol))
+    }
+
+    /// The trade recorded under an idempotency key, if any.
+    pub fn trade_by_idempotency_key(&self, key: &str) -> Result<Option<Trade>, StoreError> {
+        self.read(|conn| trade_by_key(conn, key))
+    }
+
+    /// The order (in any status) recorded under an idempotency key, if any.
+    pub fn order_by_key(&self, key: &str) -> Result<Option<PendingOrder>, StoreError> {
+        self.read(|conn| find_order(conn, "idempotency_key = ?1", &key))
+    }
+
+    /// Records the broker's id of an open order.
+    pub fn set_broker_order_id(&self, id: i64, broker_order_id: &str) -> Result<(), StoreError> {
+        let now = now_iso();
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            open_order(&tx, id)?;
+            tx.execute(
+                "UPDATE pending_orders SET broker_order_id = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, broker_order_id, now],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// The open order the broker knows as `broker_order_id`, if any.
+    pub fn open_order_by_broker_id(
+        &self,
+        broker_order_id: &str,
+    ) -> Result<Option<PendingOrder>, StoreError> {
+        self.read(|conn| {
+            find_order(
+                conn,
+                "broker_order_id = ?1 AND status = 'open'",
+                &broker_order_id,
+            )
+        })
     }
 
     /// Cancels an open order.
@@ -463,5 +504,6 @@ fn order_from_row(r: &Row<'_>) -> rusqlite::Result<PendingOrder> {
         trade_id: r.get(8)?,
         created_at: r.get(9)?,
         updated_at: r.get(10)?,
+        broker_order_id: r.get(11)?,
     })
 }

@@ -40,3 +40,8 @@ CREATE TABLE allocation_groups (
     group_name TEXT NOT NULL CHECK (group_name <> ''),
     PRIMARY KEY (kind, member)
 );
+
+-- The broker's id of an order we placed, once it acknowledged it; the trades sync uses it to
+-- mark the order filled.
+ALTER TABLE pending_orders ADD COLUMN broker_order_id TEXT;
+CREATE UNIQUE INDEX pending_orders_broker_order_id ON pending_orders (broker_order_id) WHERE broker_order_id IS NOT NULL;
