@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::bench::{EvaluateBench, GenerateBench, run_evaluate_bench, run_generate_bench};
 use crate::config::Config;
+use crate::demo;
 use crate::domain::MetricsBySymbol;
 use crate::domain::validation::decode_body;
 use crate::evaluator::symbol_terms::metric_names;
@@ -18,6 +19,7 @@ use crate::evaluator::{
 };
 use crate::gateway::{self, AppState};
 use crate::store::Store;
+use crate::sync::jobs::Syncer;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -87,6 +89,13 @@ pub enum ImportCommand {
         /// Source recorded with each row.
         #[arg(long, default_value = "import")]
         source: String,
+    },
+    /// Load an autoTrader data folder (config.db, state.db, ledger.db, calculations.db,
+    /// rates.db), read-only
+    Legacy {
+        /// The autoTrader data folder.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
     },
 }
 
@@ -176,6 +185,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(ImportCommand::Metrics { file, source }) => {
             import_metrics(&config, &cli.data_dir, &file, &source)
         }
+        Command::Import(ImportCommand::Legacy { dir }) => {
+            import_legacy(&config, &cli.data_dir, &dir)
+        }
         Command::Bench(BenchCommand::Evaluate(args)) => bench_evaluate(&args),
         Command::Bench(BenchCommand::Generate(args)) => bench_generate(&args),
     }
@@ -195,9 +207,17 @@ fn serve(mut config: Config, data_dir: &Path, args: ServeArgs) -> anyhow::Result
         .bind
         .parse()
         .with_context(|| format!("--bind {:?} is not an address", config.server.bind))?;
-    // Migrations run before the listener binds.
-    let store = Arc::new(open_store(&config, data_dir)?);
+    // Migrations (and the demo data of a first start) run before the listener binds.
+    let store = Arc::new(open_store_for_serving(&config, data_dir)?);
     let state = Arc::new(AppState::new(config, store).context("starting the scoring pool")?);
+    let syncer = Arc::new(
+        Syncer::new(
+            Arc::clone(&state.store),
+            Arc::clone(&state.upstreams),
+            state.config.sync.clone(),
+        )
+        .context("configuring the sync jobs")?,
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -205,11 +225,54 @@ fn serve(mut config: Config, data_dir: &Path, args: ServeArgs) -> anyhow::Result
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
-        gateway::serve(listener, state)
+        let jobs = Arc::clone(&syncer).spawn();
+        if jobs.is_empty() {
+            tracing::info!("no upstream service configured: planning on the stored data");
+        }
+        let served = gateway::serve(listener, state)
             .await
-            .context("serving HTTP")
+            .context("serving HTTP");
+        for job in jobs {
+            job.abort();
+        }
+        served
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the database for `serve`. On a first start (no database file yet) the demo data is
+/// loaded into a new file that only takes the database's name once it is complete, so a start
+/// killed half-way never leaves a half-loaded database behind.
+fn open_store_for_serving(config: &Config, data_dir: &Path) -> anyhow::Result<Store> {
+    let path = config.store.database_path(data_dir);
+    if !path.exists() {
+        let partial = path.with_extension("db.partial");
+        for leftover in [
+            partial.clone(),
+            PathBuf::from(format!("{}-wal", partial.display())),
+            PathBuf::from(format!("{}-shm", partial.display())),
+        ] {
+            if leftover.exists() {
+                std::fs::remove_file(&leftover)
+                    .with_context(|| format!("removing {}", leftover.display()))?;
+            }
+        }
+        {
+            let store = Store::open(&partial)
+                .with_context(|| format!("creating the database {}", partial.display()))?;
+            if let Some(report) = demo::load_if_empty(&store).context("loading the demo data")? {
+                tracing::info!("first start: loaded the demo data ({report})");
+            }
+        }
+        std::fs::rename(&partial, &path)
+            .with_context(|| format!("moving the new database to {}", path.display()))?;
+        return open_store(config, data_dir);
+    }
+    let store = open_store(config, data_dir)?;
+    if let Some(report) = demo::load_if_empty(&store).context("loading the demo data")? {
+        tracing::info!("empty database: loaded the demo data ({report})");
+    }
+    Ok(store)
 }
 
 fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
@@ -270,6 +333,15 @@ fn report_invalid(
         serde_json::to_string_pretty(&serde_json::json!({ "detail": errors }))?
     );
     Ok(ExitCode::from(2))
+}
+
+fn import_legacy(config: &Config, data_dir: &Path, dir: &Path) -> anyhow::Result<ExitCode> {
+    let store = open_store(config, data_dir)?;
+    let report = crate::store::legacy::import_legacy(&store, dir)
+        .context("importing the autoTrader data")?;
+    print!("{report}");
+    println!("\nwritten to {}", store.path().display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn import_metrics(

@@ -8,6 +8,7 @@ pub mod generator;
 pub mod health;
 pub mod ndjson;
 pub mod opportunity;
+pub mod upstreams;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::store::Store;
+use crate::upstream::Upstreams;
 use error::ApiError;
 
 /// What every handler shares.
@@ -26,6 +28,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// The pool that scores sequences; sized to leave a core to the server.
     pub pool: Arc<rayon::ThreadPool>,
+    /// Clients of the configured Python services.
+    pub upstreams: Arc<Upstreams>,
 }
 
 impl AppState {
@@ -36,10 +40,12 @@ impl AppState {
             .thread_name(|i| format!("scoring-{i}"))
             .build()
             .map_err(std::io::Error::other)?;
+        let upstreams = Upstreams::new(&config.upstream).map_err(std::io::Error::other)?;
         Ok(AppState {
             config,
             store,
             pool: Arc::new(pool),
+            upstreams: Arc::new(upstreams),
         })
     }
 }
@@ -47,6 +53,8 @@ impl AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(upstreams::readyz))
+        .route("/api/upstreams", get(upstreams::upstreams))
         .route("/evaluator/health", get(health::module_health))
         .route("/evaluator/evaluate", post(evaluator::evaluate))
         .route("/opportunity/health", get(health::module_health))

@@ -13,6 +13,7 @@
 //! and data freshness).
 
 mod ledger;
+pub mod legacy;
 mod market;
 mod metrics;
 mod paper;
@@ -25,6 +26,8 @@ mod upstream_status;
 
 #[cfg(test)]
 mod ledger_tests;
+#[cfg(test)]
+mod legacy_tests;
 #[cfg(test)]
 mod market_tests;
 #[cfg(test)]
@@ -185,6 +188,19 @@ impl Store {
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The schema version of the open database (`PRAGMA user_version`), read through a
+    /// reader connection so it also proves the database answers.
+    pub fn schema_version(&self) -> Result<usize, StoreError> {
+        self.read(|conn| {
+            Ok(conn.pragma_query_value(None, "user_version", |r| r.get::<_, usize>(0))?)
+        })
+    }
+
+    /// The schema version this build migrates to.
+    pub fn latest_schema_version() -> usize {
+        MIGRATIONS.len()
     }
 
     /// The database file.

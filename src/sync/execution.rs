@@ -121,6 +121,39 @@ impl OrderGateway for NoBroker {
     }
 }
 
+impl OrderGateway for crate::upstream::TradernetClient {
+    async fn place_order(
+        &self,
+        symbol: &str,
+        side: Side,
+        quantity: Quantity,
+        idempotency_key: &str,
+    ) -> Result<String, PlaceOrderError> {
+        use crate::upstream::UpstreamError;
+        match crate::upstream::TradernetClient::place_order(
+            self,
+            symbol,
+            side,
+            quantity,
+            idempotency_key,
+        )
+        .await
+        {
+            Ok(placed) => Ok(placed.order_id),
+            // The broker answered no, or the request never left: no order exists.
+            Err(
+                error @ (UpstreamError::Application { .. } | UpstreamError::CircuitOpen { .. }),
+            ) => Err(PlaceOrderError::Rejected(error.to_string())),
+            Err(error @ UpstreamError::Status { status, .. }) if (400..500).contains(&status) => {
+                Err(PlaceOrderError::Rejected(error.to_string()))
+            }
+            // A timeout, a dropped connection, a 5xx or a garbled answer: it may have been
+            // placed.
+            Err(error) => Err(PlaceOrderError::Unknown(error.to_string())),
+        }
+    }
+}
+
 /// The mode used and each step's outcome, in step order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExecutionReport {

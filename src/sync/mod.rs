@@ -2,3 +2,4 @@
 //! data into the store, and the execution of plan steps (paper fills or broker orders).
 
 pub mod execution;
+pub mod jobs;

@@ -20,7 +20,7 @@ pub fn run_cli(args: &[&str]) -> Output {
 
 /// The binary without the test environment's `TRADING_PLANNER_*` variables (such as the oracle
 /// location), which the binary would read as configuration.
-fn clean_command() -> Command {
+pub fn clean_command() -> Command {
     let mut command = Command::new(binary());
     for (key, _) in std::env::vars() {
         if key.starts_with("TRADING_PLANNER_") {
@@ -232,7 +232,7 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -241,7 +241,7 @@ fn free_port() -> u16 {
 }
 
 /// One HTTP/1.1 exchange over a fresh connection; returns status and body.
-fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+pub fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     write!(

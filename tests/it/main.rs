@@ -2,11 +2,18 @@
 
 mod cli;
 mod common;
+mod crash;
+mod execution_upstream;
 mod fake_upstreams;
 mod gateway;
 mod generator_properties;
 mod golden;
+mod legacy_import;
+mod operations;
 mod pipeline_example;
 mod pipeline_routes;
 mod properties;
+mod server;
+mod sync_faults;
+mod upstream_clients;
 mod worked_example;

@@ -1,0 +1,480 @@
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::error::UpstreamError;
+use super::scoring::{decode_metrics, decode_scores};
+use super::service::BodyError;
+use super::tradernet::{
+    decode_candles, decode_cash_balances, decode_has_pending, decode_pending_orders,
+    decode_placed_order, decode_positions, decode_quotes, decode_trades, envelope,
+};
+use crate::domain::{Currency, Decimal, Quantity, Side};
+
+fn dec(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+fn qty(text: &str) -> Quantity {
+    text.parse().unwrap()
+}
+
+fn data_of(body: &str) -> Value {
+    envelope(body.as_bytes()).expect("a successful envelope")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The envelope
+
+#[test]
+fn envelope_gives_data_or_the_application_error() {
+    assert_eq!(
+        data_of(r#"{"success": true, "data": {"x": 1}, "error": null, "timestamp": "t"}"#),
+        json!({"x": 1})
+    );
+    let not_connected = r#"{"success": false, "data": null, "error": "Not connected to Tradernet",
+        "timestamp": "2026-01-02T09:15:03.112233"}"#;
+    assert_eq!(
+        envelope(not_connected.as_bytes()),
+        Err(BodyError::Application("Not connected to Tradernet".into()))
+    );
+    assert!(matches!(
+        envelope(br#"{"success": false}"#),
+        Err(BodyError::Application(message)) if message.contains("without an error message")
+    ));
+}
+
+#[test]
+fn a_body_that_is_not_the_envelope_is_malformed() {
+    for body in [
+        &b"Internal Server Error"[..],
+        br#"{"success": true, "data": {"positions": [{"symbol": "AAPL.US", "quantity": 10.0,"#,
+        br#"[1, 2]"#,
+        br#"{"positions": []}"#,
+        br#"{"success": "maybe", "data": {}}"#,
+    ] {
+        assert!(
+            matches!(envelope(body), Err(BodyError::Malformed(_))),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+}
+
+#[test]
+fn data_without_its_list_is_malformed_but_an_empty_list_is_fine() {
+    assert!(matches!(
+        decode_positions(&json!({"balances": []})),
+        Err(BodyError::Malformed(reason)) if reason.contains("positions")
+    ));
+    assert!(matches!(
+        decode_positions(&Value::Null),
+        Err(BodyError::Malformed(_))
+    ));
+    assert!(matches!(
+        decode_positions(&json!({"positions": {"a": 1}})),
+        Err(BodyError::Malformed(reason)) if reason.contains("not a list")
+    ));
+    assert_eq!(decode_positions(&json!({"positions": []})), Ok(vec![]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tradernet rows
+
+#[test]
+fn positions_of_the_spec_example_decode() {
+    let data = data_of(
+        r#"{"success": true, "data": {"positions": [{"symbol": "AAPL.US", "quantity": 10.0,
+        "avg_price": 172.5, "current_price": 195.2, "market_value": 1952.0,
+        "market_value_eur": 1952.0, "unrealized_pnl": 227.0, "currency": "USD",
+        "currency_rate": 1.0}]}, "error": null, "timestamp": "2026-01-02T09:15:05.000000"}"#,
+    );
+    let positions = decode_positions(&data).unwrap();
+    assert_eq!(positions.len(), 1);
+    let p = &positions[0];
+    assert_eq!(p.symbol, "AAPL.US");
+    assert_eq!(p.quantity, qty("10"));
+    assert_eq!(p.avg_price, dec("172.5"));
+    assert_eq!(p.current_price, Some(dec("195.2")));
+    assert_eq!(p.currency, Currency::USD);
+}
+
+#[test]
+fn positions_tolerate_strings_broker_names_nulls_and_skip_what_cannot_be_read() {
+    let data = json!({"positions": [
+        // Numbers as strings, the broker's own short names.
+        {"i": "ASML.EU", "q": "2", "bal_price_a": "640.00", "mkt_price": "702.4", "curr": "EUR"},
+        // Null and missing prices.
+        {"symbol": "0700.HK", "quantity": 100, "avg_price": null, "current_price": null,
+         "currency": "hkd"},
+        // The research currency reads as EUR.
+        {"symbol": "TEST.EU", "quantity": 1, "currency": "TEST", "current_price": 0},
+        // Skipped: no symbol, no quantity, a negative quantity, no currency, a row not an object.
+        {"quantity": 1, "currency": "EUR"},
+        {"symbol": "X.US", "currency": "USD"},
+        {"symbol": "Y.US", "quantity": -3, "currency": "USD"},
+        {"symbol": "Z.US", "quantity": 3},
+        "garbage"
+    ]});
+    let positions = decode_positions(&data).unwrap();
+    assert_eq!(positions.len(), 3, "{positions:?}");
+    assert_eq!(positions[0].symbol, "ASML.EU");
+    assert_eq!(positions[0].quantity, qty("2"));
+    assert_eq!(positions[0].avg_price, dec("640"));
+    assert_eq!(positions[0].current_price, Some(dec("702.4")));
+    assert_eq!(positions[1].avg_price, Decimal::ZERO);
+    assert_eq!(positions[1].current_price, None);
+    assert_eq!(positions[1].currency, Currency::HKD);
+    assert_eq!(positions[2].currency, Currency::EUR);
+    assert_eq!(positions[2].current_price, None, "a zero price is no price");
+}
+
+#[test]
+fn cash_balances_keep_negatives_and_skip_the_test_balance() {
+    let data = data_of(
+        r#"{"success": true, "data": {"balances": [{"currency": "EUR", "amount": 1203.55},
+        {"currency": "USD", "amount": 312.4}, {"currency": "HKD", "amount": -15.2},
+        {"currency": "TEST", "amount": 10000.0}]}, "error": null,
+        "timestamp": "2026-01-02T09:15:03.112233"}"#,
+    );
+    let balances = decode_cash_balances(&data).unwrap();
+    let pairs: Vec<(Currency, Decimal)> = balances.iter().map(|b| (b.currency, b.amount)).collect();
+    assert_eq!(
+        pairs,
+        [
+            (Currency::EUR, dec("1203.55")),
+            (Currency::USD, dec("312.4")),
+            (Currency::HKD, dec("-15.2")),
+        ]
+    );
+
+    let data = json!({"balances": [{"curr": "gbp", "s": "45.00"}, {"currency": "USD"},
+        {"currency": "test", "amount": "1"}, {"currency": "EURO", "amount": 1}]});
+    let balances = decode_cash_balances(&data).unwrap();
+    assert_eq!(balances.len(), 1);
+    assert_eq!(balances[0].currency, Currency::GBP);
+    assert_eq!(balances[0].amount, dec("45"));
+}
+
+#[test]
+fn pending_orders_read_every_side_spelling() {
+    let data = data_of(
+        r#"{"success": true, "data": {"orders": [{"id": "418820331", "symbol": "ASML.EU",
+        "side": "B", "quantity": 1.0, "price": 701.0, "currency": "EUR"}]}, "error": null,
+        "timestamp": "2026-01-02T09:15:04.000001"}"#,
+    );
+    let orders = decode_pending_orders(&data).unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].id, "418820331");
+    assert_eq!(orders[0].side, Side::Buy);
+    assert_eq!(orders[0].quantity, qty("1"));
+    assert_eq!(orders[0].price, Some(dec("701")));
+    assert_eq!(orders[0].currency, Some(Currency::EUR));
+
+    let spellings = [
+        (json!("B"), Side::Buy),
+        (json!("S"), Side::Sell),
+        (json!("buy"), Side::Buy),
+        (json!("sell"), Side::Sell),
+        (json!("BUY"), Side::Buy),
+        (json!("SELL"), Side::Sell),
+        (json!("1"), Side::Buy),
+        (json!("2"), Side::Sell),
+        (json!(1), Side::Buy),
+        (json!(2), Side::Sell),
+    ];
+    for (spelling, side) in spellings {
+        let data = json!({"orders": [{"id": 7, "symbol": "AAPL.US", "side": spelling,
+            "quantity": "2", "price": null}]});
+        let orders = decode_pending_orders(&data).unwrap();
+        assert_eq!(orders.len(), 1, "{data}");
+        assert_eq!(orders[0].side, side, "{data}");
+        assert_eq!(orders[0].id, "7", "a numeric id becomes text");
+        assert_eq!(orders[0].price, None);
+        assert_eq!(orders[0].currency, None);
+    }
+
+    let data = json!({"orders": [
+        {"symbol": "AAPL.US", "buy_sell": "S", "qty": 2},
+        {"id": "1", "symbol": "AAPL.US", "side": "HOLD", "quantity": 2},
+        {"id": "2", "side": "B", "quantity": 2}
+    ]});
+    let orders = decode_pending_orders(&data).unwrap();
+    assert_eq!(
+        orders.len(),
+        1,
+        "an unknown side or no symbol skips the row"
+    );
+    assert_eq!(
+        orders[0].id, "",
+        "an order without an id is kept: it still blocks its symbol"
+    );
+    assert_eq!(orders[0].side, Side::Sell);
+}
+
+#[test]
+fn a_pending_order_check_must_say_yes_or_no() {
+    let yes = data_of(
+        r#"{"success": true, "data": {"has_pending": true, "symbol": "ASML.EU"},
+        "error": null, "timestamp": "t"}"#,
+    );
+    assert_eq!(decode_has_pending(&yes), Ok(true));
+    assert_eq!(
+        decode_has_pending(&json!({"has_pending": "false"})),
+        Ok(false)
+    );
+    assert_eq!(decode_has_pending(&json!({"has_pending": 1})), Ok(true));
+    for unsure in [
+        json!({}),
+        json!({"has_pending": null}),
+        json!({"has_pending": "maybe"}),
+    ] {
+        assert!(
+            matches!(decode_has_pending(&unsure), Err(BodyError::Malformed(_))),
+            "{unsure}"
+        );
+    }
+}
+
+#[test]
+fn quotes_decode_the_raw_broker_payload_and_a_plain_list() {
+    let raw = json!({"quotes": {"result": {"q": [
+        {"c": "AAPL.US", "ltp": 195.2, "chg": 1.35, "x_curr": "USD", "name": "Apple Inc."},
+        {"c": "ASML.EU", "ltp": "702.4", "x_curr": "EUR"},
+        {"c": "DEAD.US", "ltp": 0, "x_curr": "USD"},
+        {"c": "NULL.US", "ltp": null},
+        {"ltp": 3.0}
+    ]}}});
+    let quotes = decode_quotes(&raw).unwrap();
+    let got: Vec<(&str, Decimal, Option<Currency>)> = quotes
+        .iter()
+        .map(|q| (q.symbol.as_str(), q.price, q.currency))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("AAPL.US", dec("195.2"), Some(Currency::USD)),
+            ("ASML.EU", dec("702.4"), Some(Currency::EUR)),
+        ]
+    );
+
+    let plain = json!([{"symbol": "SAP.EU", "price": 231.5}, {"symbol": "X", "price": -1}]);
+    let quotes = decode_quotes(&plain).unwrap();
+    assert_eq!(quotes.len(), 1);
+    assert_eq!(quotes[0].symbol, "SAP.EU");
+    assert_eq!(quotes[0].currency, None);
+    let listed = decode_quotes(&json!({"quotes": [{"symbol": "SAP.EU", "price": "231.5"}]}));
+    assert_eq!(listed.unwrap()[0].price, dec("231.5"));
+
+    assert_eq!(decode_quotes(&json!({"quotes": {}})), Ok(vec![]));
+    assert_eq!(
+        decode_quotes(&json!({"quotes": {"result": {"q": []}}})),
+        Ok(vec![])
+    );
+    assert!(matches!(
+        decode_quotes(&json!({"quotes": 5})),
+        Err(BodyError::Malformed(_))
+    ));
+}
+
+#[test]
+fn candles_default_missing_prices_to_the_close_and_skip_bad_dates() {
+    let data = json!({"symbol": "ASML.EU", "candles": [
+        {"date": "2025-12-01", "open": 700.1, "high": 705.0, "low": 698.2, "close": 702.4,
+         "volume": 812345},
+        {"date": "2025-12-02T00:00:00", "close": "703", "volume": "1000.0"},
+        {"date": "yesterday", "close": 1},
+        {"date": "2025-12-03"}
+    ]});
+    let candles = decode_candles(&data).unwrap();
+    assert_eq!(candles.len(), 2);
+    assert_eq!(candles[0].date.to_string(), "2025-12-01");
+    assert_eq!(candles[0].open, dec("700.1"));
+    assert_eq!(candles[0].volume, 812_345);
+    assert_eq!(candles[1].date.to_string(), "2025-12-02");
+    assert_eq!(candles[1].open, dec("703"));
+    assert_eq!(candles[1].low, dec("703"));
+    assert_eq!(candles[1].volume, 1000);
+}
+
+#[test]
+fn executed_trades_need_an_order_id() {
+    let data = json!({"trades": [
+        {"order_id": "418800001", "symbol": "ASML.EU", "side": "SELL", "quantity": 1.0,
+         "price": 690.0, "executed_at": "2025-12-20T14:03:11"},
+        {"order_id": 418790117, "symbol": "AAPL.US", "type": "1", "quantity": "4",
+         "price": "188.3", "executed_at": "2025-12-12T15:41:02"},
+        {"symbol": "AAPL.US", "side": "BUY", "quantity": 4, "price": 1,
+         "executed_at": "2025-12-12T15:41:02"}
+    ]});
+    let trades = decode_trades(&data).unwrap();
+    assert_eq!(trades.len(), 2);
+    assert_eq!(trades[0].side, Side::Sell);
+    assert_eq!(trades[0].price, dec("690"));
+    assert_eq!(trades[1].order_id, "418790117");
+    assert_eq!(trades[1].side, Side::Buy);
+    assert_eq!(trades[1].quantity, qty("4"));
+}
+
+#[test]
+fn a_placed_order_falls_back_to_the_request_but_needs_its_id() {
+    let data = json!({"order_id": "418830001", "symbol": "AAPL.US", "side": "BUY",
+        "quantity": 3.0, "price": 195.2});
+    let placed = decode_placed_order(&data, "AAPL.US", Side::Buy, qty("3.9")).unwrap();
+    assert_eq!(placed.order_id, "418830001");
+    assert_eq!(placed.quantity, qty("3"), "what the broker took");
+    assert_eq!(placed.price, Some(dec("195.2")));
+
+    let sparse = decode_placed_order(&json!({"id": 5}), "SAP.EU", Side::Sell, qty("2")).unwrap();
+    assert_eq!(
+        (
+            sparse.order_id.as_str(),
+            sparse.symbol.as_str(),
+            sparse.side
+        ),
+        ("5", "SAP.EU", Side::Sell)
+    );
+    assert_eq!((sparse.quantity, sparse.price), (qty("2"), None));
+
+    assert!(matches!(
+        decode_placed_order(&json!({"symbol": "SAP.EU"}), "SAP.EU", Side::Sell, qty("2")),
+        Err(BodyError::Malformed(_))
+    ));
+    assert!(matches!(
+        decode_placed_order(&Value::Null, "SAP.EU", Side::Sell, qty("2")),
+        Err(BodyError::Malformed(_))
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scoring rows
+
+#[test]
+fn scores_decode_the_spec_example_and_skip_rows_without_a_score() {
+    let data = json!({"scores": [
+        {"isin": "US0378331005", "symbol": "AAPL.US", "total_score": 0.712,
+         "component_scores": {"long_term": 0.74, "fundamentals": 0.81, "opportunity": 0.42,
+           "dividends": 0.35, "short_term": 0.55, "technicals": 0.6, "opinion": 0.7,
+           "diversification": 0.5}, "percentile": 0.0, "grade": "B"},
+        {"isin": "", "symbol": "X.US", "total_score": "0.5", "component_scores": {"a": "x", "b": 1}},
+        {"isin": "NL0010273215", "symbol": "ASML.EU", "total_score": null},
+        {"isin": "NL0010273215", "total_score": 0.8}
+    ], "total_scored": 4, "failed": 0});
+    let scores = decode_scores(&data).unwrap();
+    assert_eq!(scores.len(), 2);
+    assert_eq!(scores[0].isin.as_deref(), Some("US0378331005"));
+    assert_eq!(scores[0].total_score, 0.712);
+    assert_eq!(scores[0].components.len(), 8);
+    assert_eq!(scores[0].components["fundamentals"], 0.81);
+    assert_eq!(scores[1].isin, None, "an empty isin is none");
+    assert_eq!(scores[1].total_score, 0.5);
+    assert_eq!(
+        scores[1].components.len(),
+        1,
+        "non-numeric components are left out"
+    );
+    assert!(matches!(
+        decode_scores(&json!({"detail": "x"})),
+        Err(BodyError::Malformed(_))
+    ));
+}
+
+#[test]
+fn metric_rows_skip_non_finite_values_and_rows_without_a_time() {
+    let data = json!({"metrics": [
+        {"symbol": "AAPL.US", "metric": "CAGR_5Y", "value": 0.182,
+         "calculated_at": "2026-01-02T08:15:03", "expires_at": "2026-01-09T08:15:03",
+         "source": "calculated"},
+        {"symbol": "AAPL.US", "metric": "DIVIDEND_YIELD", "value": "0.0045",
+         "calculated_at": "2026-01-02T08:15:03", "expires_at": null},
+        {"symbol": "AAPL.US", "metric": "SHARPE", "value": "NaN", "calculated_at": "x"},
+        {"symbol": "AAPL.US", "metric": "SORTINO", "value": "inf", "calculated_at": "x"},
+        {"symbol": "AAPL.US", "metric": "RSI_14", "value": null, "calculated_at": "x"},
+        {"symbol": "AAPL.US", "metric": "EMA_50", "value": 191.3}
+    ]});
+    let rows = decode_metrics(&data).unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0].value, 0.182);
+    assert_eq!(rows[0].expires_at.as_deref(), Some("2026-01-09T08:15:03"));
+    assert_eq!(rows[1].value, 0.0045);
+    assert_eq!(rows[1].expires_at, None);
+    assert_eq!(rows[1].source, "calculated", "the default source");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+#[test]
+fn error_messages_read_well_on_a_dashboard() {
+    let timeout = UpstreamError::Timeout {
+        service: "tradernet",
+        route: "positions",
+        after: Duration::from_secs(5),
+    };
+    assert_eq!(
+        timeout.to_string(),
+        "tradernet: timed out after 5 s on positions"
+    );
+    let short = UpstreamError::Timeout {
+        service: "scoring",
+        route: "metrics",
+        after: Duration::from_millis(300),
+    };
+    assert_eq!(
+        short.to_string(),
+        "scoring: timed out after 0.3 s on metrics"
+    );
+    let status = UpstreamError::Status {
+        service: "tradernet",
+        route: "cash_balances",
+        status: 500,
+        excerpt: "Internal Server Error".into(),
+    };
+    assert_eq!(
+        status.to_string(),
+        "tradernet: HTTP 500 on cash_balances: Internal Server Error"
+    );
+    let open = UpstreamError::CircuitOpen {
+        service: "scoring",
+        route: "scores",
+    };
+    assert_eq!(open.to_string(), "scoring: circuit open, scores not called");
+    assert_eq!(super::error::excerpt(&[b'x'; 500]).chars().count(), 201);
+    assert_eq!(super::error::excerpt(b"a\n  b"), "a b");
+}
+
+#[test]
+fn only_transient_errors_are_retried_and_only_service_faults_count() {
+    let status = |code| UpstreamError::Status {
+        service: "tradernet",
+        route: "r",
+        status: code,
+        excerpt: String::new(),
+    };
+    let application = |message: &str| UpstreamError::Application {
+        service: "tradernet",
+        route: "r",
+        message: message.into(),
+    };
+    for code in [408, 429, 500, 502, 503] {
+        assert!(status(code).is_retryable(), "{code}");
+        assert!(status(code).is_service_failure(), "{code}");
+    }
+    for code in [400, 401, 404, 422] {
+        assert!(!status(code).is_retryable(), "{code}");
+        assert!(!status(code).is_service_failure(), "{code}");
+    }
+    assert!(application("Not connected to Tradernet").is_retryable());
+    assert!(application("Not connected to Tradernet").is_service_failure());
+    assert!(!application("Order execution failed").is_retryable());
+    assert!(!application("Order execution failed").is_service_failure());
+    let malformed = UpstreamError::Malformed {
+        service: "scoring",
+        route: "r",
+        reason: "x".into(),
+    };
+    assert!(!malformed.is_retryable());
+    assert!(malformed.is_service_failure());
+    assert_eq!(malformed.outcome(), "malformed");
+    assert_eq!(malformed.service(), "scoring");
+}

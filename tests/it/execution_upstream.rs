@@ -1,0 +1,106 @@
+//! Plan steps executed against the fake tradernet service: research mode never reaches the
+//! broker's order route, live mode reaches it once per step with the step's idempotency key.
+
+use std::sync::Arc;
+
+use trading_planner::config::ServiceConfig;
+use trading_planner::domain::{Currency, Money, Quantity, Side};
+use trading_planner::store::{AllowEmpty, QuoteRecord, SecurityRecord, Store, TradingMode};
+use trading_planner::sync::execution::{PlanStep, StepOutcome, execute_steps};
+use trading_planner::upstream::{TradernetClient, http_client};
+
+use crate::fake_upstreams::{FakeKind, FakeUpstream};
+
+fn store_with_asml(dir: &std::path::Path) -> Arc<Store> {
+    let store = Store::open(&dir.join("planner.db")).unwrap();
+    let mut asml = SecurityRecord::new("ASML.EU", "ASML Holding", Currency::EUR);
+    asml.allow_sell = true;
+    store.replace_securities(&[asml], AllowEmpty::No).unwrap();
+    store
+        .put_quotes(&[QuoteRecord {
+            symbol: "ASML.EU".into(),
+            price: "702.4".parse().unwrap(),
+            currency: Currency::EUR,
+            as_of: "2026-11-20T10:00:00.000000".into(),
+            source: "test".into(),
+        }])
+        .unwrap();
+    store
+        .replace_cash_balances(
+            &[Money::parse("5000", Currency::EUR).unwrap()],
+            AllowEmpty::No,
+        )
+        .unwrap();
+    Arc::new(store)
+}
+
+fn client(fake: &FakeUpstream) -> TradernetClient {
+    let config = ServiceConfig {
+        url: fake.url(),
+        min_interval_secs: 0.0,
+        ..ServiceConfig::default()
+    };
+    TradernetClient::new(
+        http_client(std::time::Duration::from_secs(5)).unwrap(),
+        &config,
+    )
+    .unwrap()
+}
+
+fn steps(plan_id: i64) -> Vec<PlanStep> {
+    vec![PlanStep {
+        plan_id,
+        step: 0,
+        symbol: "ASML.EU".into(),
+        side: Side::Buy,
+        quantity: Quantity::from_shares(2).unwrap(),
+    }]
+}
+
+fn order_requests(fake: &FakeUpstream) -> Vec<serde_json::Value> {
+    fake.requests()
+        .into_iter()
+        .filter(|r| r["path"] == "/api/trading/place-order")
+        .collect()
+}
+
+#[tokio::test]
+async fn research_mode_never_calls_place_order() {
+    let fake = FakeUpstream::start(FakeKind::Tradernet);
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_asml(dir.path());
+    assert_eq!(store.trading_mode().unwrap(), TradingMode::Research);
+    let broker = client(&fake);
+    for plan in 1..=3 {
+        let report = execute_steps(&store, &broker, &steps(plan)).await.unwrap();
+        assert!(
+            matches!(report.outcomes[0], StepOutcome::Filled { .. }),
+            "{report:?}"
+        );
+    }
+    assert!(order_requests(&fake).is_empty(), "{:?}", fake.requests());
+    assert_eq!(store.trades(None).unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn live_mode_sends_one_order_per_step_with_its_key() {
+    let fake = FakeUpstream::start(FakeKind::Tradernet);
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_asml(dir.path());
+    store.set_trading_mode(TradingMode::Live).unwrap();
+    let broker = client(&fake);
+    let first = execute_steps(&store, &broker, &steps(9)).await.unwrap();
+    assert!(
+        matches!(first.outcomes[0], StepOutcome::Placed { .. }),
+        "{first:?}"
+    );
+    let again = execute_steps(&store, &broker, &steps(9)).await.unwrap();
+    assert!(matches!(
+        again.outcomes[0],
+        StepOutcome::AlreadyExecuted { .. }
+    ));
+    let orders = order_requests(&fake);
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(orders[0]["headers"]["idempotency-key"], "plan-9-step-0");
+    assert_eq!(orders[0]["body"]["side"], "BUY");
+}

@@ -1,0 +1,101 @@
+//! The binary as a running server: started on a free loopback port with a data directory and
+//! environment overrides, its stderr kept for inspection, killed on drop.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::cli::{clean_command, free_port, http};
+
+pub struct ServerProcess {
+    child: Child,
+    port: u16,
+    stderr_path: PathBuf,
+}
+
+impl ServerProcess {
+    /// Starts `serve` on `data_dir` with `env` and waits until `/healthz` answers.
+    pub fn start(data_dir: &Path, env: &[(&str, String)]) -> ServerProcess {
+        let server = ServerProcess::spawn(data_dir, env);
+        server.wait_until_up(Duration::from_secs(30));
+        server
+    }
+
+    /// Starts `serve` without waiting for it.
+    pub fn spawn(data_dir: &Path, env: &[(&str, String)]) -> ServerProcess {
+        let port = free_port();
+        let stderr_path = data_dir.join(format!("server-{port}.log"));
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let mut command = clean_command();
+        command
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+                data_dir.to_str().unwrap(),
+            ])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(stderr);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        ServerProcess {
+            child: command.spawn().unwrap(),
+            port,
+            stderr_path,
+        }
+    }
+
+    pub fn wait_until_up(&self, limit: Duration) {
+        let started = Instant::now();
+        while http(self.port, "GET", "/healthz", "").is_err() {
+            assert!(
+                started.elapsed() < limit,
+                "server did not start:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `GET path`: status and JSON body.
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let (status, body) = http(self.port, "GET", path, "").unwrap();
+        let json = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("GET {path} answered {status} {body:?}: {e}"));
+        (status, json)
+    }
+
+    /// What the server logged so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, failing after `limit` with `what`.
+pub fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
