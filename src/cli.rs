@@ -209,6 +209,12 @@ fn serve(mut config: Config, data_dir: &Path, args: ServeArgs) -> anyhow::Result
         .with_context(|| format!("--bind {:?} is not an address", config.server.bind))?;
     // Migrations (and the demo data of a first start) run before the listener binds.
     let store = Arc::new(open_store_for_serving(&config, data_dir)?);
+    let abandoned = store
+        .fail_abandoned_planning_runs()
+        .context("closing the planning runs of an earlier process")?;
+    if abandoned > 0 {
+        tracing::warn!(abandoned, "planning runs of an earlier process marked failed");
+    }
     let state = Arc::new(AppState::new(config, store).context("starting the scoring pool")?);
     let syncer = Arc::new(
         Syncer::new(

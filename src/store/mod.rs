@@ -17,6 +17,7 @@ pub mod legacy;
 mod market;
 mod metrics;
 mod paper;
+mod plans;
 mod portfolio;
 mod scores;
 mod settings;
@@ -32,6 +33,8 @@ mod legacy_tests;
 mod market_tests;
 #[cfg(test)]
 mod paper_tests;
+#[cfg(test)]
+mod plans_tests;
 #[cfg(test)]
 mod portfolio_tests;
 #[cfg(test)]
@@ -57,6 +60,7 @@ pub use ledger::{
 pub use market::{BrokerOrderRecord, QuoteRecord};
 pub use metrics::{MetricRecord, MetricsImport, now_iso};
 pub use paper::PaperFill;
+pub use plans::{NewPlan, PlanRecord, PlanStatus, PlanStepRecord, PlanningRun, RunStatus};
 pub use portfolio::{AllowEmpty, PositionRecord, SecurityRecord};
 pub use scores::ScoreRecord;
 pub use settings::{CountSetting, EurSetting, FlagSetting, RatioSetting, TradingMode, keys};
