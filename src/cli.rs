@@ -213,7 +213,10 @@ fn serve(mut config: Config, data_dir: &Path, args: ServeArgs) -> anyhow::Result
         .fail_abandoned_planning_runs()
         .context("closing the planning runs of an earlier process")?;
     if abandoned > 0 {
-        tracing::warn!(abandoned, "planning runs of an earlier process marked failed");
+        tracing::warn!(
+            abandoned,
+            "planning runs of an earlier process marked failed"
+        );
     }
     let state = Arc::new(AppState::new(config, store).context("starting the scoring pool")?);
     let syncer = Arc::new(

@@ -267,7 +267,12 @@ impl Syncer {
         let as_of = now_iso();
         let stubs: Vec<SecurityRecord> = held
             .iter()
-            .map(|p| SecurityRecord::new(&p.symbol, &p.symbol, p.currency))
+            .map(|p| SecurityRecord {
+                // Held but not chosen for the universe: kept for valuation, never bought.
+                allow_buy: false,
+                active: false,
+                ..SecurityRecord::new(&p.symbol, &p.symbol, p.currency)
+            })
             .collect();
         let positions: Vec<PositionRecord> = held
             .iter()
@@ -575,5 +580,83 @@ pub fn market_open(now: DateTime<Utc>, (open, close): (u32, u32)) -> bool {
         (open..close).contains(&minute)
     } else {
         minute >= open || minute < close
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+        // 2026-11-23 is a Monday.
+        Utc.with_ymd_and_hms(2026, 11, day, hour, minute, 0)
+            .unwrap()
+    }
+
+    #[test]
+    fn markets_are_open_on_weekdays_between_the_hours() {
+        let hours = (7 * 60, 21 * 60);
+        assert!(market_open(at(23, 7, 0), hours));
+        assert!(market_open(at(27, 20, 59), hours));
+        assert!(!market_open(at(23, 21, 0), hours));
+        assert!(!market_open(at(23, 6, 59), hours));
+        assert!(!market_open(at(28, 12, 0), hours), "Saturday");
+        assert!(!market_open(at(29, 12, 0), hours), "Sunday");
+        // Hours that span midnight.
+        let overnight = (22 * 60, 2 * 60);
+        assert!(market_open(at(24, 23, 0), overnight));
+        assert!(market_open(at(24, 1, 0), overnight));
+        assert!(!market_open(at(24, 12, 0), overnight));
+    }
+
+    #[test]
+    fn jobs_run_faster_while_markets_are_open_and_only_for_configured_services() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("planner.db")).unwrap());
+        let mut upstream = crate::config::UpstreamConfig::default();
+        upstream.scoring.url = "http://127.0.0.1:9".into();
+        let upstreams = Arc::new(Upstreams::new(&upstream).unwrap());
+        let syncer = Syncer::new(store, upstreams, SyncConfig::default()).unwrap();
+        assert_eq!(syncer.jobs(), [Job::Scores, Job::Metrics]);
+        assert_eq!(
+            syncer.interval(Job::Quotes, at(23, 12, 0)),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            syncer.interval(Job::Quotes, at(28, 12, 0)),
+            Duration::from_secs(3600)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_service_marks_its_data_stale_and_keeps_it() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("planner.db")).unwrap());
+        store
+            .replace_cash_balances(
+                &[Money::parse("100", Currency::EUR).unwrap()],
+                AllowEmpty::No,
+            )
+            .unwrap();
+        store.mark_refreshed("cash", "demo", &now_iso()).unwrap();
+        let mut upstream = crate::config::UpstreamConfig::default();
+        // Nothing listens on the discard port; fail fast.
+        upstream.tradernet.url = "http://127.0.0.1:9".into();
+        upstream.tradernet.retries = 0;
+        upstream.tradernet.min_interval_secs = 0.0;
+        let upstreams = Arc::new(Upstreams::new(&upstream).unwrap());
+        let syncer = Syncer::new(Arc::clone(&store), upstreams, SyncConfig::default()).unwrap();
+        let error = syncer.run(Job::Cash).await.unwrap_err();
+        assert!(error.to_string().contains("tradernet"), "{error}");
+        assert!(store.data_freshness("cash").unwrap().unwrap().stale);
+        assert_eq!(
+            store.cash_balances().unwrap(),
+            [Money::parse("100", Currency::EUR).unwrap()]
+        );
+        let status = store.upstream_status("tradernet").unwrap().unwrap();
+        assert_eq!(status.consecutive_failures, 1);
+        assert!(status.last_error.is_some());
     }
 }
