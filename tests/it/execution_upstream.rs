@@ -7,6 +7,7 @@ use trading_planner::config::ServiceConfig;
 use trading_planner::domain::{Currency, Money, Quantity, Side};
 use trading_planner::store::{AllowEmpty, QuoteRecord, SecurityRecord, Store, TradingMode};
 use trading_planner::sync::execution::{PlanStep, StepOutcome, execute_steps};
+use trading_planner::sync::jobs::{Job, Syncer};
 use trading_planner::upstream::{TradernetClient, http_client};
 
 use crate::fake_upstreams::{FakeKind, FakeUpstream};
@@ -103,4 +104,35 @@ async fn live_mode_sends_one_order_per_step_with_its_key() {
     assert_eq!(orders.len(), 1, "{orders:?}");
     assert_eq!(orders[0]["headers"]["idempotency-key"], "plan-9-step-0");
     assert_eq!(orders[0]["body"]["side"], "BUY");
+
+    // The broker fills it; the trades sync settles our open order with the broker's trade.
+    let open = store.open_order_for("ASML.EU").unwrap().unwrap();
+    let config = trading_planner::config::UpstreamConfig {
+        tradernet: ServiceConfig {
+            url: fake.url(),
+            min_interval_secs: 0.0,
+            ..ServiceConfig::default()
+        },
+        ..Default::default()
+    };
+    let upstreams = Arc::new(trading_planner::upstream::Upstreams::new(&config).unwrap());
+    let syncer = Syncer::new(Arc::clone(&store), upstreams, Default::default()).unwrap();
+    syncer.run(Job::Trades).await.unwrap();
+    assert!(store.open_order_for("ASML.EU").unwrap().is_none());
+    let filled = store
+        .pending_orders(None)
+        .unwrap()
+        .into_iter()
+        .find(|o| o.id == open.id)
+        .unwrap();
+    let trade = store.trade(filled.trade_id.unwrap()).unwrap().unwrap();
+    assert_eq!(trade.trade.order_id, open.broker_order_id);
+    assert_eq!(
+        trade.trade.source,
+        trading_planner::store::TradeSource::Broker
+    );
+    // Running the sync again records nothing twice.
+    let trades = store.trades(None).unwrap().len();
+    syncer.run(Job::Trades).await.unwrap();
+    assert_eq!(store.trades(None).unwrap().len(), trades);
 }
