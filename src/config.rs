@@ -20,6 +20,72 @@ pub struct Config {
     pub store: StoreConfig,
     pub upstream: UpstreamConfig,
     pub sync: SyncConfig,
+    pub auth: AuthConfig,
+    pub planner: PlannerConfig,
+}
+
+/// Who may change state over HTTP.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// The bearer token state-changing routes require. Empty: read from `token_file`, else
+    /// generated into the data directory on first start and printed once.
+    pub token: String,
+    /// File holding the token (first line); empty = `<data dir>/access-token`.
+    pub token_file: String,
+    /// Whether read-only routes (GET) answer without the token.
+    pub open_reads: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            token: String::new(),
+            token_file: String::new(),
+            open_reads: true,
+        }
+    }
+}
+
+/// The native planner (`/api/plans`, the CLI, the dashboard).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlannerConfig {
+    /// `exhaustive` (every valid combination of the candidates) or `reference` (the
+    /// reference's patterns).
+    pub generator: String,
+    /// Longest sequence.
+    pub max_depth: usize,
+    /// Most candidates handed to the generator, best priority first; bounds the combinations.
+    pub max_candidates: usize,
+    /// Most sequences one run evaluates.
+    pub max_sequences: u64,
+    /// Sequences kept in the beam.
+    pub beam_width: usize,
+    /// Wall-clock budget of one run; the best plan so far is kept when it runs out.
+    pub time_budget_secs: f64,
+    /// Early termination: batches always evaluated, then the number without improvement that
+    /// stops the run (0 = never stop early).
+    pub min_batches: u32,
+    pub plateau_batches: u32,
+    /// Seed of everything random in a run, so the same inputs give the same plan.
+    pub seed: u64,
+}
+
+impl Default for PlannerConfig {
+    fn default() -> Self {
+        PlannerConfig {
+            generator: "exhaustive".to_string(),
+            max_depth: 5,
+            max_candidates: 40,
+            max_sequences: 5_000_000,
+            beam_width: 10,
+            time_budget_secs: 10.0,
+            min_batches: 4,
+            plateau_batches: 64,
+            seed: 42,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -78,6 +144,12 @@ pub struct UpstreamConfig {
     pub tradernet: ServiceConfig,
     /// The scoring service (security scores and pre-computed metrics).
     pub scoring: ServiceConfig,
+    /// Services only reverse-proxied by the gateway under their prefixes (`/universe`,
+    /// `/portfolio`, `/trading`, `/optimization`); `/scoring` goes to `scoring`.
+    pub universe: ServiceConfig,
+    pub portfolio: ServiceConfig,
+    pub trading: ServiceConfig,
+    pub optimization: ServiceConfig,
 }
 
 impl Default for UpstreamConfig {
@@ -89,6 +161,10 @@ impl Default for UpstreamConfig {
                 ..ServiceConfig::default()
             },
             scoring: ServiceConfig::default(),
+            universe: ServiceConfig::default(),
+            portfolio: ServiceConfig::default(),
+            trading: ServiceConfig::default(),
+            optimization: ServiceConfig::default(),
         }
     }
 }
@@ -352,6 +428,10 @@ impl Config {
         for (name, service) in [
             ("tradernet", &self.upstream.tradernet),
             ("scoring", &self.upstream.scoring),
+            ("universe", &self.upstream.universe),
+            ("portfolio", &self.upstream.portfolio),
+            ("trading", &self.upstream.trading),
+            ("optimization", &self.upstream.optimization),
         ] {
             service.validate(name)?;
         }
@@ -368,6 +448,29 @@ impl Config {
             }
         }
         self.sync.market_minutes()?;
+        let p = &self.planner;
+        if !matches!(p.generator.as_str(), "exhaustive" | "reference") {
+            return Err(ConfigError::Invalid(format!(
+                "planner.generator must be exhaustive or reference, not {:?}",
+                p.generator
+            )));
+        }
+        if !(1..=crate::generator::exhaustive::MAX_DEPTH).contains(&p.max_depth) {
+            return Err(ConfigError::Invalid(format!(
+                "planner.max_depth must be between 1 and {}",
+                crate::generator::exhaustive::MAX_DEPTH
+            )));
+        }
+        if p.max_candidates == 0 || p.beam_width == 0 || p.max_sequences == 0 {
+            return Err(ConfigError::Invalid(
+                "planner.max_candidates, beam_width and max_sequences must be at least 1".into(),
+            ));
+        }
+        if !(p.time_budget_secs.is_finite() && p.time_budget_secs > 0.0) {
+            return Err(ConfigError::Invalid(
+                "planner.time_budget_secs must be a positive number of seconds".into(),
+            ));
+        }
         if self.store.file_name.is_empty() || self.store.file_name.contains('/') {
             return Err(ConfigError::Invalid(
                 "store.file_name must be a plain file name".into(),

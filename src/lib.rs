@@ -6,8 +6,10 @@
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod coordinator;
 pub mod demo;
 pub mod domain;
+pub mod events;
 pub mod evaluator;
 pub mod gateway;
 pub mod generator;

@@ -1,0 +1,140 @@
+//! Events for live subscribers (the dashboard's `GET /api/events`): planning progress, new
+//! plans, upstream state. A bounded broadcast: a slow subscriber misses events rather than
+//! holding memory, and the number of subscribers is capped.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// Events buffered per subscriber before the oldest are dropped for it.
+const BUFFER: usize = 256;
+
+/// Where a planning run is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Progress {
+    pub run_id: i64,
+    /// `snapshot`, `opportunities`, `generating`, `evaluating`, `planning`, `done`.
+    pub phase: &'static str,
+    pub batches: u64,
+    pub sequences_evaluated: u64,
+    /// The best score so far, if any sequence was scored.
+    pub best_score: Option<f64>,
+    pub elapsed_secs: f64,
+    /// Sequences the run expects to evaluate at most, when known (for an ETA).
+    pub sequences_expected: Option<u64>,
+}
+
+/// One event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    PlanningProgress(Progress),
+    /// A run ended; `plan_id` is set when it produced a plan.
+    PlanningFinished {
+        run_id: i64,
+        status: &'static str,
+        plan_id: Option<i64>,
+        error: Option<String>,
+    },
+    UpstreamState {
+        service: String,
+        breaker: String,
+    },
+}
+
+impl Event {
+    /// The SSE event name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::PlanningProgress(_) => "planning_progress",
+            Event::PlanningFinished { .. } => "planning_finished",
+            Event::UpstreamState { .. } => "upstream_state",
+        }
+    }
+}
+
+/// The broadcaster.
+#[derive(Debug)]
+pub struct EventHub {
+    sender: broadcast::Sender<Event>,
+    subscribers: Arc<AtomicUsize>,
+    max_subscribers: usize,
+}
+
+/// A live subscription; dropping it frees its slot.
+#[derive(Debug)]
+pub struct Subscription {
+    pub receiver: broadcast::Receiver<Event>,
+    slots: Arc<AtomicUsize>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.slots.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl EventHub {
+    pub fn new(max_subscribers: usize) -> EventHub {
+        EventHub {
+            sender: broadcast::channel(BUFFER).0,
+            subscribers: Arc::new(AtomicUsize::new(0)),
+            max_subscribers,
+        }
+    }
+
+    /// Sends to every subscriber; never blocks, and nothing happens without subscribers.
+    pub fn publish(&self, event: Event) {
+        let _ = self.sender.send(event);
+    }
+
+    /// A new subscription, or `None` when `max_subscribers` are already listening.
+    pub fn subscribe(&self) -> Option<Subscription> {
+        let taken = self
+            .subscribers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < self.max_subscribers).then_some(n + 1)
+            });
+        taken.ok().map(|_| Subscription {
+            receiver: self.sender.subscribe(),
+            slots: Arc::clone(&self.subscribers),
+        })
+    }
+
+    pub fn subscriber_count(&self) -> usize {
+        self.subscribers.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished(run_id: i64) -> Event {
+        Event::PlanningFinished {
+            run_id,
+            status: "succeeded",
+            plan_id: Some(run_id),
+            error: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn subscribers_get_events_in_order_and_are_capped() {
+        let hub = EventHub::new(2);
+        let mut a = hub.subscribe().unwrap();
+        let b = hub.subscribe().unwrap();
+        assert!(hub.subscribe().is_none());
+        drop(b);
+        assert_eq!(hub.subscriber_count(), 1);
+        let _c = hub.subscribe().unwrap();
+        hub.publish(finished(1));
+        hub.publish(finished(2));
+        assert_eq!(a.receiver.recv().await.unwrap(), finished(1));
+        assert_eq!(a.receiver.recv().await.unwrap(), finished(2));
+        let json = serde_json::to_value(finished(3)).unwrap();
+        assert_eq!(json["type"], "planning_finished");
+    }
+}

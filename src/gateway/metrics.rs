@@ -1,0 +1,5 @@
+//! (being written)
+
+pub async fn metrics() -> &'static str {
+    ""
+}
