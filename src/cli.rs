@@ -49,6 +49,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the HTTP API (the default command).
     Serve(ServeArgs),
+    /// Run one planning run on the data in the database and print the plan.
+    Plan(PlanArgs),
     /// Evaluate an evaluator request (the body of POST /evaluator/evaluate) and print the answer.
     Evaluate(EvaluateArgs),
     /// Load data into the database.
@@ -64,6 +66,13 @@ pub struct ServeArgs {
     /// Address to listen on [default: server.bind of the config, 127.0.0.1:8000].
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Print the plan as JSON (as GET /api/plans/{id} answers) instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +115,50 @@ pub enum BenchCommand {
     /// Generate every combination of synthetic candidates exhaustively; prints sequences per
     /// second and peak memory.
     Generate(BenchGenerateArgs),
+    /// A whole native planning run on a synthetic universe in a temporary database; prints the
+    /// wall time and peak memory.
+    Plan(BenchPlanArgs),
+    /// Concurrent clients reading the API over loopback while a planning run is active;
+    /// prints requests, errors and latency percentiles.
+    Load(BenchLoadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchLoadArgs {
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 100)]
+    pub clients: usize,
+    /// How long the clients read, in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub seconds: f64,
+    /// Pause between two requests of one client, in milliseconds (0 = back to back).
+    #[arg(long, default_value_t = 100)]
+    pub interval_ms: u64,
+    /// Securities in the synthetic universe the planner works on.
+    #[arg(long, default_value_t = 100)]
+    pub securities: usize,
+    /// Seed of the synthetic universe.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchPlanArgs {
+    /// Securities in the synthetic universe (a third of them held).
+    #[arg(long, default_value_t = 100)]
+    pub securities: usize,
+    /// Longest sequence.
+    #[arg(long, default_value_t = 5)]
+    pub depth: usize,
+    /// Planning threads [default: every core].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Runs; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Seed of the synthetic universe.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -181,6 +234,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Config::load_from_env(cli.config.as_deref()).context("loading the configuration")?;
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => serve(config, &cli.data_dir, args),
+        Command::Plan(args) => plan(config, &cli.data_dir, &args),
         Command::Evaluate(args) => evaluate(&config, &cli.data_dir, &args),
         Command::Import(ImportCommand::Metrics { file, source }) => {
             import_metrics(&config, &cli.data_dir, &file, &source)
@@ -190,6 +244,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(BenchCommand::Evaluate(args)) => bench_evaluate(&args),
         Command::Bench(BenchCommand::Generate(args)) => bench_generate(&args),
+        Command::Bench(BenchCommand::Plan(args)) => bench_plan(&args),
+        Command::Bench(BenchCommand::Load(args)) => bench_load(&args),
     }
 }
 
@@ -218,7 +274,15 @@ fn serve(mut config: Config, data_dir: &Path, args: ServeArgs) -> anyhow::Result
             "planning runs of an earlier process marked failed"
         );
     }
-    let state = Arc::new(AppState::new(config, store).context("starting the scoring pool")?);
+    let (token, token_origin) = gateway::auth::load_or_create_token(&config.auth, data_dir)
+        .context("loading the access token")?;
+    let mut state = AppState::new(config, store).context("starting the scoring pool")?;
+    if let gateway::auth::TokenOrigin::Generated(path) = &token_origin {
+        // On stdout rather than in the log, so no log level or filter can hide it.
+        println!("access token: {token} (saved in {})", path.display());
+    }
+    state.token = Some(token);
+    let state = Arc::new(state);
     let syncer = Arc::new(
         Syncer::new(
             Arc::clone(&state.store),
@@ -282,6 +346,117 @@ fn open_store_for_serving(config: &Config, data_dir: &Path) -> anyhow::Result<St
         tracing::info!("empty database: loaded the demo data ({report})");
     }
     Ok(store)
+}
+
+/// `plan`: one planning run in the terminal, with a progress bar on stderr.
+fn plan(config: Config, data_dir: &Path, args: &PlanArgs) -> anyhow::Result<ExitCode> {
+    let store = Arc::new(open_store_for_serving(&config, data_dir)?);
+    store.fail_abandoned_planning_runs()?;
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(config.evaluator.effective_threads())
+            .thread_name(|i| format!("planning-{i}"))
+            .build()?,
+    );
+    let runner = crate::coordinator::Runner::new(
+        Arc::clone(&store),
+        pool,
+        Arc::new(crate::events::EventHub::new(1)),
+        config.planner.clone(),
+    )
+    .with_batch_size(config.generator.batch_size);
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {prefix:>11} [{bar:30}] {pos}/{len} sequences, {msg} (ETA {eta})",
+        )?
+        .progress_chars("=> "),
+    );
+    if args.json {
+        // Keep stdout for the JSON alone; the bar stays on stderr either way.
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    }
+    let outcome = runner.run_here(&mut |p| {
+        bar.set_prefix(p.phase);
+        if let Some(expected) = p.sequences_expected {
+            bar.set_length(expected);
+        }
+        bar.set_position(p.sequences_evaluated);
+        bar.set_message(match p.best_score {
+            Some(score) => format!("best score {score:.4}"),
+            None => "no score yet".to_string(),
+        });
+    })?;
+    bar.finish_and_clear();
+    let Some(plan_id) = outcome.plan_id else {
+        bail!(
+            "the planning run ended as {}: {}",
+            outcome.status,
+            outcome.error.unwrap_or_default()
+        );
+    };
+    let plan = store
+        .plan(plan_id)?
+        .with_context(|| format!("plan {plan_id} vanished"))?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &crate::gateway::api::plan_json(&plan))?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "Plan {} — {} sequences in {:.2} s ({})",
+        plan.id,
+        outcome.sequences_evaluated,
+        outcome.elapsed_secs,
+        outcome
+            .stop
+            .map_or("?".to_string(), |s| format!("{s:?}").to_lowercase())
+    )?;
+    if !outcome.stale_data.is_empty() {
+        writeln!(
+            out,
+            "Stale data (the last sync failed or never ran): {}",
+            outcome.stale_data.join(", ")
+        )?;
+    }
+    writeln!(
+        out,
+        "Score {:.4} → {:.4}",
+        plan.plan.score_before.unwrap_or(0.0),
+        plan.plan.score_after.unwrap_or(0.0)
+    )?;
+    writeln!(out)?;
+    if plan.plan.steps.is_empty() {
+        writeln!(out, "No trades recommended.")?;
+    } else {
+        writeln!(
+            out,
+            "{:>2}  {:<4}  {:<10}  {:>10}  {:>12}  reason",
+            "#", "side", "symbol", "quantity", "value EUR"
+        )?;
+        for (n, step) in plan.plan.steps.iter().enumerate() {
+            let side = match step.side {
+                crate::domain::Side::Buy => "BUY",
+                crate::domain::Side::Sell => "SELL",
+            };
+            writeln!(
+                out,
+                "{:>2}  {:<4}  {:<10}  {:>10}  {:>12}  {}",
+                n + 1,
+                side,
+                step.symbol,
+                step.quantity.to_string(),
+                step.value_eur.to_decimal_string(),
+                step.reason
+            )?;
+        }
+    }
+    if let Some(narrative) = plan.plan.body["narrative"].as_str() {
+        writeln!(out)?;
+        writeln!(out, "{narrative}")?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
@@ -406,6 +581,87 @@ fn bench_evaluate(args: &BenchEvaluateArgs) -> anyhow::Result<ExitCode> {
     if let Some(rss) = report.peak_rss_bytes {
         eprintln!("peak RSS: {:.1} MB", rss as f64 / 1_048_576.0);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_load(args: &BenchLoadArgs) -> anyhow::Result<ExitCode> {
+    if args.clients == 0 || args.clients > 10_000 {
+        bail!("--clients must be between 1 and 10000");
+    }
+    if !(args.seconds.is_finite() && args.seconds > 0.0 && args.seconds <= 3600.0) {
+        bail!("--seconds must be between 0 and 3600");
+    }
+    let report = crate::bench::load::run_load_bench(&crate::bench::load::LoadBench {
+        clients: args.clients,
+        seconds: args.seconds,
+        interval: std::time::Duration::from_millis(args.interval_ms),
+        securities: args.securities,
+        seed: args.seed,
+    })?;
+    println!(
+        "load: {} clients, one request per {} ms each, for {} s: {} requests, {} errors, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        args.clients,
+        args.interval_ms,
+        args.seconds,
+        report.requests,
+        report.errors,
+        report.p50_ms,
+        report.p99_ms,
+        report.max_ms
+    );
+    eprintln!(
+        "planning run active at the end: {} ({} sequences evaluated)",
+        report.planning_active, report.sequences_evaluated
+    );
+    Ok(if report.errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn bench_plan(args: &BenchPlanArgs) -> anyhow::Result<ExitCode> {
+    if args.depth == 0 || args.depth > crate::generator::exhaustive::MAX_DEPTH {
+        bail!(
+            "--depth must be between 1 and {}",
+            crate::generator::exhaustive::MAX_DEPTH
+        );
+    }
+    if args.securities == 0 || args.securities > 1000 {
+        bail!("--securities must be between 1 and 1000");
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let bench = crate::bench::plan::PlanBench {
+        securities: args.securities,
+        depth: args.depth,
+        threads,
+        runs: args.runs,
+        seed: args.seed,
+    };
+    let report = crate::bench::plan::run_plan_bench(&bench)?;
+    let rss_mb = report.peak_rss_bytes.map_or_else(
+        || "unknown".to_string(),
+        |b| format!("{:.1}", b as f64 / 1_048_576.0),
+    );
+    println!(
+        "plan: {} securities, depth {}, {} threads: {:.3} s (median of {}), {} sequences, peak RSS {} MB",
+        bench.securities,
+        bench.depth,
+        threads,
+        report.median_seconds,
+        report.seconds.len(),
+        report.sequences,
+        rss_mb
+    );
+    let runs: Vec<String> = report.seconds.iter().map(|s| format!("{s:.3}")).collect();
+    eprintln!(
+        "{} candidates, {} steps in the plan; runs (s): {}",
+        report.candidates,
+        report.steps,
+        runs.join(", ")
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,6 +1,10 @@
 //! One planning run, in process: a snapshot of the store, then opportunity, generator and
 //! evaluator, a global beam with early termination, and a plan. At most one run at a time.
 
+pub mod compat;
+mod plan_record;
+pub mod run;
 mod runner;
+pub mod snapshot;
 
-pub use runner::{Runner, RunnerError};
+pub use runner::{RunOutcome, RunView, Runner, RunnerError};

@@ -1,13 +1,418 @@
-//! The native API under `/api`.
+//! The native API under `/api`: the portfolio, the universe, plans and planning runs,
+//! settings and the upstream services. JSON in, JSON out; errors as `{"detail": ...}`.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use axum::Json;
 use axum::Router;
-use axum::routing::get;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 use super::AppState;
+use super::body::read_json;
+use super::error::ApiError;
+use super::settings;
 use super::upstreams;
+use crate::coordinator::{RunView, RunnerError};
+use crate::store::{PlanRecord, Store, StoreError, TargetKind};
 
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/upstreams", get(upstreams::upstreams))
+    Router::new()
+        .route("/upstreams", get(upstreams::upstreams))
+        .route("/portfolio", get(portfolio))
+        .route("/securities", get(securities))
+        .route("/plans", get(list_plans).post(start_plan))
+        .route("/plans/latest", get(latest_plan))
+        .route("/plans/{id}", get(get_plan))
+        .route("/runs/current", get(current_run))
+        .route("/runs/current/cancel", post(cancel_current_run))
+        .route("/runs/{id}", get(get_run))
+        .route("/runs/{id}/cancel", post(cancel_run))
+        .route("/settings", get(get_settings).put(put_settings))
+}
+
+/// Runs blocking store work off the runtime; a store failure is a 503.
+async fn with_store<T: Send + 'static>(
+    state: &Arc<AppState>,
+    f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = Arc::clone(&state.store);
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Unavailable(format!("database unavailable: {e}")))
+}
+
+/// `GET /api/portfolio`: positions valued in EUR with weights and gains, cash per currency
+/// and in EUR, allocation by country and industry group against the targets, data freshness.
+async fn portfolio(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    with_store(&state, |store| {
+        let securities: HashMap<String, _> = store
+            .securities()?
+            .into_iter()
+            .map(|s| (s.symbol.clone(), s))
+            .collect();
+        let quotes: HashMap<String, f64> = store
+            .quotes()?
+            .into_iter()
+            .map(|q| (q.symbol, q.price.to_f64()))
+            .collect();
+        let mut rates: HashMap<String, f64> = store
+            .fx_rates()?
+            .into_iter()
+            .map(|r| (r.currency().to_string(), r.per_eur().to_f64()))
+            .collect();
+        rates.insert("EUR".into(), 1.0);
+        let rate = |c: &str| rates.get(c).copied();
+        let cash: Vec<Value> = store
+            .cash_balances()?
+            .into_iter()
+            .map(|m| {
+                let currency = m.currency().to_string();
+                let amount = m.to_decimal().to_f64();
+                json!({
+                    "currency": currency,
+                    "amount": m.to_decimal_string(),
+                    "amount_eur": rate(&currency).map(|r| amount / r),
+                })
+            })
+            .collect();
+        let cash_eur: f64 = cash.iter().filter_map(|c| c["amount_eur"].as_f64()).sum();
+        let mut positions: Vec<Value> = Vec::new();
+        let mut invested = 0.0;
+        for p in store.positions()? {
+            let quantity = p.quantity.as_decimal().to_f64();
+            let avg = p.avg_price.to_f64();
+            let currency = p.currency.to_string();
+            let price = quotes.get(&p.symbol).copied();
+            let value_eur = rate(&currency).map(|r| quantity * price.unwrap_or(avg) / r);
+            invested += value_eur.unwrap_or(0.0);
+            let security = securities.get(&p.symbol);
+            positions.push(json!({
+                "symbol": p.symbol,
+                "name": security.map(|s| s.name.clone()),
+                "country": security.and_then(|s| s.country.clone()),
+                "industry": security.and_then(|s| s.industry.clone()),
+                "quantity": p.quantity.to_string(),
+                "avg_price": p.avg_price.to_string(),
+                "price": price,
+                "currency": currency,
+                "value_eur": value_eur,
+                "pnl_pct": price.filter(|_| avg > 0.0).map(|price| (price - avg) / avg),
+            }));
+        }
+        let total = invested + cash_eur;
+        for position in &mut positions {
+            let weight = position["value_eur"].as_f64().filter(|_| total > 0.0).map(|v| v / total);
+            position["weight"] = json!(weight);
+        }
+        let targets = store.allocation_targets()?;
+        let groups = store.allocation_groups()?;
+        let allocation = |kind: TargetKind, member_of: &dyn Fn(&Value) -> Option<String>| {
+            let mut actual: BTreeMap<String, f64> = BTreeMap::new();
+            for p in &positions {
+                let member = member_of(p).unwrap_or_else(|| "Other".into());
+                let group = groups
+                    .iter()
+                    .find(|g| g.kind == kind && g.member == member)
+                    .map_or(member, |g| g.group.clone());
+                *actual.entry(group).or_insert(0.0) += p["weight"].as_f64().unwrap_or(0.0);
+            }
+            for t in targets.iter().filter(|t| t.kind == kind) {
+                actual.entry(t.group.clone()).or_insert(0.0);
+            }
+            actual
+                .into_iter()
+                .map(|(group, weight)| {
+                    let target = targets
+                        .iter()
+                        .find(|t| t.kind == kind && t.group == group)
+                        .map(|t| t.target.to_f64());
+                    json!({"group": group, "weight": weight, "target": target})
+                })
+                .collect::<Vec<_>>()
+        };
+        let by_country = allocation(TargetKind::Country, &|p| p["country"].as_str().map(String::from));
+        let by_industry = allocation(TargetKind::Industry, &|p| {
+            p["industry"].as_str().map(|s| s.split(',').next().unwrap_or(s).trim().to_string())
+        });
+        Ok(Json(json!({
+            "total_value_eur": total,
+            "invested_eur": invested,
+            "cash_eur": cash_eur,
+            "cash": cash,
+            "positions": positions,
+            "allocation": {"country": by_country, "industry": by_industry},
+            "trading_mode": store.trading_mode()?.as_str(),
+            "data": store.all_data_freshness()?.into_iter().map(|f| json!({
+                "kind": f.kind, "refreshed_at": f.refreshed_at, "source": f.source, "stale": f.stale,
+            })).collect::<Vec<_>>(),
+        })))
+    })
+    .await
+}
+
+/// `GET /api/securities`: the universe with last quotes and scores.
+async fn securities(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    with_store(&state, |store| {
+        let quotes: HashMap<String, String> = store
+            .quotes()?
+            .into_iter()
+            .map(|q| (q.symbol, q.price.to_string()))
+            .collect();
+        let scores: HashMap<String, f64> = store
+            .scores()?
+            .into_iter()
+            .map(|s| (s.symbol, s.total_score))
+            .collect();
+        let list: Vec<Value> = store
+            .securities()?
+            .into_iter()
+            .map(|s| {
+                json!({
+                    "symbol": s.symbol, "isin": s.isin, "name": s.name, "currency": s.currency.to_string(),
+                    "country": s.country, "industry": s.industry, "min_lot": s.min_lot,
+                    "allow_buy": s.allow_buy, "allow_sell": s.allow_sell, "active": s.active,
+                    "price": quotes.get(&s.symbol), "score": scores.get(&s.symbol),
+                })
+            })
+            .collect();
+        Ok(Json(json!({ "securities": list })))
+    })
+    .await
+}
+
+/// A stored plan as the API and `plan --json` show it.
+pub fn plan_json(plan: &PlanRecord) -> Value {
+    json!({
+        "id": plan.id,
+        "created_at": plan.created_at,
+        "status": plan.status.as_str(),
+        "portfolio_hash": plan.plan.portfolio_hash,
+        "score_before": plan.plan.score_before,
+        "score_after": plan.plan.score_after,
+        "steps": plan.plan.steps.iter().enumerate().map(|(n, s)| json!({
+            "step": n + 1,
+            "side": s.side,
+            "symbol": s.symbol,
+            "quantity": s.quantity.to_string(),
+            "value_eur": s.value_eur.to_decimal_string(),
+            "narrative": s.narrative,
+            "reason": s.reason,
+        })).collect::<Vec<_>>(),
+        "details": plan.plan.body,
+    })
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    limit: Option<String>,
+}
+
+/// `GET /api/plans?limit=N` (1..=500, default 50): newest first, without their details.
+async fn list_plans(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = match query.limit.as_deref() {
+        None => 50,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=500).contains(&n) => n,
+            _ => {
+                return Err(ApiError::Validation(vec![
+                    crate::domain::validation::FieldError::value_error(
+                        vec![json!("query"), json!("limit")],
+                        "must be a whole number from 1 to 500",
+                        json!(text),
+                    ),
+                ]));
+            }
+        },
+    };
+    let plans = with_store(&state, move |s| s.plans(limit)).await?;
+    let list: Vec<Value> = plans
+        .iter()
+        .map(|p| {
+            let mut v = plan_json(p);
+            v["narrative"] = v["details"]["narrative"].clone();
+            v.as_object_mut().map(|o| o.remove("details"));
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "plans": list })))
+}
+
+async fn latest_plan(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let plans = with_store(&state, |s| s.plans(1)).await?;
+    plans.first().map(|p| Json(plan_json(p))).ok_or_else(|| {
+        ApiError::NotFoundMessage("no plan yet: start one with POST /api/plans".into())
+    })
+}
+
+async fn get_plan(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| path_error("id", &id, "must be a plan id (a whole number)"))?;
+    let plan = with_store(&state, move |s| s.plan(id)).await?;
+    plan.map(|p| Json(plan_json(&p)))
+        .ok_or_else(|| ApiError::NotFoundMessage(format!("no plan {id}")))
+}
+
+fn path_error(field: &str, input: &str, message: &str) -> ApiError {
+    ApiError::Validation(vec![crate::domain::validation::FieldError::value_error(
+        vec![json!("path"), json!(field)],
+        message,
+        json!(input),
+    )])
+}
+
+fn conflict(run_id: i64) -> Response {
+    (
+        StatusCode::CONFLICT,
+        Json(json!({
+            "detail": format!("planning run {run_id} is already running"),
+            "run_id": run_id,
+        })),
+    )
+        .into_response()
+}
+
+/// `POST /api/plans`: starts a planning run; 202 with its id, 409 if one is running.
+async fn start_plan(State(state): State<Arc<AppState>>, body: Body) -> Result<Response, ApiError> {
+    // The body is optional and carries nothing yet; anything but JSON is still refused.
+    let bytes = axum::body::to_bytes(body, state.config.server.max_body_bytes)
+        .await
+        .map_err(|e| ApiError::BadBody(e.to_string()))?;
+    if !bytes.iter().all(u8::is_ascii_whitespace) {
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::BadBody(format!("the body must be JSON: {e}")))?;
+        if !value.as_object().is_some_and(|o| o.is_empty()) {
+            return Err(ApiError::BadBody(
+                "a planning run takes no parameters; send {} or nothing".into(),
+            ));
+        }
+    }
+    let runner = Arc::clone(&state.runner);
+    let started = tokio::task::spawn_blocking(move || runner.start())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    match started {
+        Ok(run_id) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"run_id": run_id, "status": format!("/api/runs/{run_id}")})),
+        )
+            .into_response()),
+        Err(RunnerError::AlreadyRunning { run_id }) => Ok(conflict(run_id)),
+        Err(other) => Err(ApiError::Unavailable(other.to_string())),
+    }
+}
+
+async fn current_run(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    match state.runner.current() {
+        Some(progress) => Ok(Json(json!({"state": "running", "progress": progress}))),
+        None => Err(ApiError::NotFoundMessage(
+            "no planning run is running".into(),
+        )),
+    }
+}
+
+async fn get_run(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| path_error("id", &id, "must be a run id (a whole number)"))?;
+    if let Some(view) = state.runner.view(id) {
+        return Ok(Json(match view {
+            RunView::Running(progress) => json!({"state": "running", "progress": progress}),
+            RunView::Finished(outcome) => json!({"state": "finished", "outcome": outcome}),
+        }));
+    }
+    let stored = with_store(&state, move |s| s.planning_run(id)).await?;
+    stored
+        .map(|run| {
+            Json(json!({
+                "state": if run.finished_at.is_some() { "finished" } else { "running" },
+                "outcome": {
+                    "run_id": run.id, "status": run.status.as_str(), "plan_id": run.plan_id,
+                    "error": run.error, "sequences_evaluated": run.sequences_evaluated,
+                    "started_at": run.started_at, "finished_at": run.finished_at,
+                },
+            }))
+        })
+        .ok_or_else(|| ApiError::NotFoundMessage(format!("no planning run {id}")))
+}
+
+async fn cancel_run(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| path_error("id", &id, "must be a run id (a whole number)"))?;
+    cancel(&state, id)
+}
+
+async fn cancel_current_run(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    match state.runner.current() {
+        Some(progress) => cancel(&state, progress.run_id),
+        None => Err(ApiError::NotFoundMessage(
+            "no planning run is running".into(),
+        )),
+    }
+}
+
+fn cancel(state: &AppState, run_id: i64) -> Result<Response, ApiError> {
+    match state.runner.cancel(run_id) {
+        Ok(()) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"run_id": run_id, "status": "cancelling"})),
+        )
+            .into_response()),
+        Err(_) => Err(ApiError::NotFoundMessage(format!(
+            "planning run {run_id} is not running"
+        ))),
+    }
+}
+
+async fn get_settings(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let current = with_store(&state, settings::current).await?;
+    Ok(Json(settings_json(&current)))
+}
+
+fn settings_json(current: &[(settings::SettingSpec, String)]) -> Value {
+    json!({
+        "settings": current.iter().map(|(spec, value)| {
+            let mut v = serde_json::to_value(spec).unwrap_or(Value::Null);
+            v["value"] = json!(value);
+            v
+        }).collect::<Vec<_>>()
+    })
+}
+
+/// `PUT /api/settings` `{key: value, ...}`: every value is checked first; all are written or
+/// none.
+async fn put_settings(
+    State(state): State<Arc<AppState>>,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let update: BTreeMap<String, Value> =
+        read_json(body, state.config.server.max_body_bytes).await?;
+    let values = settings::check_update(&update).map_err(ApiError::Validation)?;
+    let current = with_store(&state, move |s| {
+        s.set_settings(&values)?;
+        settings::current(s)
+    })
+    .await?;
+    Ok(Json(settings_json(&current)))
 }

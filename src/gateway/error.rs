@@ -22,6 +22,9 @@ pub enum ApiError {
     Internal(String),
     #[error("Not Found")]
     NotFound,
+    /// A named thing that does not exist (a plan, a run).
+    #[error("{0}")]
+    NotFoundMessage(String),
 }
 
 impl IntoResponse for ApiError {
@@ -32,7 +35,7 @@ impl IntoResponse for ApiError {
             ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::NotFoundMessage(_) => StatusCode::NOT_FOUND,
         };
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");

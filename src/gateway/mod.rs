@@ -15,6 +15,7 @@ pub mod ndjson;
 pub mod opportunity;
 pub mod planning;
 pub mod proxy;
+pub mod settings;
 pub mod sse;
 pub mod system;
 pub mod upstreams;
@@ -111,30 +112,138 @@ pub fn router(state: Arc<AppState>) -> Router {
     middleware::apply(routes, Arc::clone(&state)).with_state(state)
 }
 
-/// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+/// How long requests in flight may take to finish after a shutdown signal; event streams
+/// never finish by themselves, so without a bound they would hold the process forever.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long a cancelled planning run may take to stop once the server has stopped.
+pub const RUN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How often histogram samples are folded into their buckets when nobody scrapes, which
+/// bounds the memory they hold.
+const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Serves until SIGINT or SIGTERM, then cancels the planning run, lets the requests in flight
+/// finish (for at most [`SHUTDOWN_GRACE`]), waits for the run to stop (at most [`RUN_GRACE`])
+/// and returns, so the caller can drop the state and with it the database. Under systemd it
+/// reports readiness, keeps the watchdog fed while the runtime answers, and announces the stop;
+/// elsewhere the notifications do nothing.
 pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
     let addr: SocketAddr = listener.local_addr()?;
+    let signal = shutdown_signal()?;
     tracing::info!(%addr, "listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-}
+    let app = router(Arc::clone(&state));
+    let helpers = [
+        tokio::spawn(metrics_upkeep(metrics::install_recorder())),
+        tokio::spawn(feed_watchdog()),
+    ];
+    notify_systemd(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status(&format!("serving on {addr}")),
+    ]);
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let (signalled, mut on_signal) = tokio::sync::watch::channel(None);
+    let runner = Arc::clone(&state.runner);
+    drop(state);
+    let stop = {
+        let runner = Arc::clone(&runner);
+        async move {
+            signal.await;
+            notify_systemd(&[
+                sd_notify::NotifyState::Stopping,
+                sd_notify::NotifyState::Status("shutting down"),
+            ]);
+            runner.cancel_running();
+            let _ = signalled.send(Some(tokio::time::Instant::now()));
         }
     };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .into_future();
+    let deadline = async {
+        if let Ok(at) = on_signal.wait_for(Option::is_some).await
+            && let Some(at) = *at
+        {
+            tokio::time::sleep_until(at + SHUTDOWN_GRACE).await;
+        }
+    };
+    let result = tokio::select! {
+        result = server => result,
+        () = deadline => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still in flight; closing them");
+            Ok(())
+        }
+    };
+    runner.cancel_running();
+    if tokio::time::timeout(RUN_GRACE, run_released(&runner))
+        .await
+        .is_err()
+    {
+        tracing::warn!(grace = ?RUN_GRACE, "the planning run did not stop in time");
     }
-    tracing::info!("shutting down");
+    for helper in helpers {
+        helper.abort();
+    }
+    tracing::info!("stopped serving");
+    result
+}
+
+/// Returns once no planning run is going and its thread has let go of the runner, and with it
+/// of the database: the process must not end while that thread still writes the run's end.
+async fn run_released(runner: &Arc<Runner>) {
+    if let Some(progress) = runner.current() {
+        runner.wait(progress.run_id).await;
+    }
+    // The thread drops its handle just after the run is marked finished. Other holders (the
+    // connections of a drain that ran out of time) only make this wait until RUN_GRACE.
+    while Arc::strong_count(runner) > 1 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+async fn metrics_upkeep(handle: metrics_exporter_prometheus::PrometheusHandle) {
+    let mut ticks = tokio::time::interval(METRICS_UPKEEP);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        handle.run_upkeep();
+    }
+}
+
+/// Sends `WATCHDOG=1` at half the interval systemd asked for. It runs on the runtime, so a
+/// runtime that stops answering stops the pings and systemd restarts the service.
+async fn feed_watchdog() {
+    let Some(interval) = sd_notify::watchdog_enabled().filter(|i| !i.is_zero()) else {
+        return;
+    };
+    let mut ticks = tokio::time::interval(interval / 2);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        notify_systemd(&[sd_notify::NotifyState::Watchdog]);
+    }
+}
+
+/// Does nothing without `NOTIFY_SOCKET`; a failure is logged, never fatal, since serving
+/// matters more than telling systemd about it.
+fn notify_systemd(states: &[sd_notify::NotifyState<'_>]) {
+    if let Err(error) = sd_notify::notify(states) {
+        tracing::warn!(%error, "could not notify systemd");
+    }
+}
+
+/// The first SIGINT or SIGTERM. The handlers are installed before this returns, not when the
+/// future is first polled: readiness is announced before serving starts, and a signal sent
+/// right after it must not find the default action (death) still in place.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+        tracing::info!("shutting down");
+    })
 }

@@ -17,6 +17,7 @@ pub mod legacy;
 mod market;
 mod metrics;
 mod paper;
+mod plan_queries;
 mod plans;
 mod portfolio;
 mod scores;
@@ -59,7 +60,7 @@ pub use ledger::{
 };
 pub use market::{BrokerOrderRecord, QuoteRecord};
 pub use metrics::{MetricRecord, MetricsImport, now_iso};
-pub use paper::PaperFill;
+pub use paper::{PaperFill, eur_for};
 pub use plans::{NewPlan, PlanRecord, PlanStatus, PlanStepRecord, PlanningRun, RunStatus};
 pub use portfolio::{AllowEmpty, PositionRecord, SecurityRecord};
 pub use scores::ScoreRecord;

@@ -26,6 +26,9 @@ pub struct PaperFill {
     pub fx_per_eur: Option<Decimal>,
     /// The plan step's key: settling the same key again changes nothing.
     pub idempotency_key: String,
+    /// For a buy in a currency other than EUR: the rate at which a shortfall of that
+    /// currency's cash is converted from EUR cash. `None` = no conversion.
+    pub fund_from_eur: Option<crate::domain::FxRate>,
 }
 
 impl Store {
@@ -73,7 +76,28 @@ impl Store {
                 }
                 Some(_) => {}
             }
-            let cash = cash_in(&tx, fill.currency)?;
+            let mut cash = cash_in(&tx, fill.currency)?;
+            if fill.side == Side::Buy
+                && let Some(rate) = fill.fund_from_eur
+                && rate.currency() == fill.currency
+                && fill.currency != Currency::EUR
+            {
+                let cost = value.checked_add(fill.fee)?;
+                let shortfall = cost.checked_sub(cash)?;
+                if shortfall.minor() > 0 {
+                    let (eur, bought) = eur_for(rate, shortfall)?;
+                    let eur_cash = cash_in(&tx, Currency::EUR)?.checked_sub(eur)?;
+                    if eur_cash.is_negative() {
+                        return Err(StoreError::InsufficientCash {
+                            currency: Currency::EUR,
+                            available: eur_cash.checked_add(eur)?.to_decimal_string(),
+                            needed: eur.to_decimal_string(),
+                        });
+                    }
+                    put_cash(&tx, eur_cash, &now)?;
+                    cash = cash.checked_add(bought)?;
+                }
+            }
             let cash_after = match fill.side {
                 Side::Buy => cash.checked_sub(value)?.checked_sub(fill.fee)?,
                 Side::Sell => cash.checked_add(value)?.checked_sub(fill.fee)?,
@@ -89,12 +113,7 @@ impl Store {
                 });
             }
             move_position(&tx, &symbol, fill, &now)?;
-            tx.prepare_cached(
-                "INSERT INTO cash_balances (currency, amount_minor, updated_at) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT(currency) DO UPDATE SET amount_minor = excluded.amount_minor, \
-                 updated_at = excluded.updated_at",
-            )?
-            .execute(params![fill.currency, cash_after.minor(), now])?;
+            put_cash(&tx, cash_after, &now)?;
             let trade = NewTrade {
                 symbol: symbol.clone(),
                 isin: None,
@@ -112,6 +131,29 @@ impl Store {
             tx.commit()?;
             Ok(recorded)
         })
+    }
+}
+
+fn put_cash(conn: &Connection, cash: Money, now: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO cash_balances (currency, amount_minor, updated_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT(currency) DO UPDATE SET amount_minor = excluded.amount_minor, \
+         updated_at = excluded.updated_at",
+    )?
+    .execute(params![cash.currency(), cash.minor(), now])?;
+    Ok(())
+}
+
+/// The EUR to convert so that at least `needed` of the rate's currency arrives, and what
+/// arrives: the conversion rounds, so a cent more is taken when rounding would fall short.
+pub fn eur_for(rate: crate::domain::FxRate, needed: Money) -> Result<(Money, Money), StoreError> {
+    let mut eur = rate.to_eur(needed)?;
+    loop {
+        let bought = rate.from_eur(eur)?;
+        if bought.minor() >= needed.minor() {
+            return Ok((eur, bought));
+        }
+        eur = eur.checked_add(Money::from_minor(1, Currency::EUR))?;
     }
 }
 

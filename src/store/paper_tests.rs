@@ -32,6 +32,7 @@ fn fill(side: Side, shares: i64, price: &str, fee: &str, key: &str) -> PaperFill
         fee: Money::parse(fee, usd()).unwrap(),
         fx_per_eur: Some(dec("1.08")),
         idempotency_key: key.into(),
+        fund_from_eur: None,
     }
 }
 
@@ -97,6 +98,35 @@ fn refusals_write_nothing() {
     assert_eq!(cash(&store), Money::parse("100.00", usd()).unwrap());
     assert!(store.positions().unwrap().is_empty());
     assert!(store.trades(None).unwrap().is_empty());
+}
+
+#[test]
+fn a_buy_short_of_its_currency_is_funded_from_eur_at_the_stored_rate() {
+    let (_dir, store) = store_with_cash("10.00");
+    store
+        .set_cash_balance(Money::parse("1000", Currency::EUR).unwrap())
+        .unwrap();
+    let rate = crate::domain::FxRate::new(usd(), dec("1.08")).unwrap();
+    let mut buy = fill(Side::Buy, 2, "100", "1.00", "fx-1");
+    buy.fund_from_eur = Some(rate);
+    store.apply_paper_fill(&buy).unwrap();
+    // 201 USD needed, 10 held: 191 USD bought for 176.85 EUR (191 / 1.08 = 176.851…; back
+    // at 1.08 that is 190.998, which rounds to the 191.00 needed).
+    assert_eq!(cash(&store), Money::parse("0", usd()).unwrap());
+    assert_eq!(
+        store.cash_balance(Currency::EUR).unwrap().unwrap(),
+        Money::parse("823.15", Currency::EUR).unwrap()
+    );
+    let mut too_big = fill(Side::Buy, 20, "100", "0", "fx-2");
+    too_big.fund_from_eur = Some(rate);
+    assert!(matches!(
+        store.apply_paper_fill(&too_big),
+        Err(StoreError::InsufficientCash { .. })
+    ));
+    assert_eq!(
+        store.cash_balance(Currency::EUR).unwrap().unwrap(),
+        Money::parse("823.15", Currency::EUR).unwrap()
+    );
 }
 
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::{Store, StoreError, now_iso};
 use crate::domain::{Currency, Decimal, Money};
@@ -159,25 +159,9 @@ impl Store {
 
     /// Sets the raw value of `key`.
     pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        if key.is_empty() {
-            return Err(StoreError::Invalid {
-                what: "setting",
-                reason: "empty key".to_string(),
-            });
-        }
-        let now = now_iso();
-        self.write(|conn| {
-            conn.prepare_cached(
-                "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, \
-                 updated_at = excluded.updated_at",
-            )?
-            .execute(params![key, value, now])?;
-            Ok(())
-        })
+        self.set_settings(&[(key.to_string(), value.to_string())])
     }
 
-    /// Every stored setting.
     pub fn settings(&self) -> Result<BTreeMap<String, String>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached("SELECT key, value FROM settings")?;
@@ -260,6 +244,32 @@ impl Store {
 
     pub fn set_flag_setting(&self, setting: FlagSetting, on: bool) -> Result<(), StoreError> {
         self.set_setting(setting.key, if on { "1.0" } else { "0.0" })
+    }
+
+    /// Sets several keys in one transaction: all of them or none.
+    pub fn set_settings(&self, values: &[(String, String)]) -> Result<(), StoreError> {
+        if let Some((key, _)) = values.iter().find(|(k, _)| k.is_empty()) {
+            return Err(StoreError::Invalid {
+                what: "setting",
+                reason: format!("empty key {key:?}"),
+            });
+        }
+        let now = now_iso();
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut upsert = tx.prepare_cached(
+                    "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value, \
+                     updated_at = excluded.updated_at",
+                )?;
+                for (key, value) in values {
+                    upsert.execute(params![key, value, now])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
     }
 
     /// The value of `key` read as a decimal and converted by `convert`, or `default` when the

@@ -237,7 +237,7 @@ struct PricedOrder {
     price: Decimal,
     currency: Currency,
     fee: Money,
-    fx_per_eur: Option<Decimal>,
+    rate: crate::domain::FxRate,
 }
 
 fn skip(step: &PlanStep, code: SkipCode, reason: String) -> StepOutcome {
@@ -348,7 +348,21 @@ fn check_step(
     match step.side {
         Side::Buy => {
             let cost = value.checked_add(fee)?;
-            if cash.checked_sub(cost)?.is_negative() {
+            let shortfall = cost.checked_sub(cash)?;
+            // A shortfall in a foreign currency is converted from EUR cash (paper fills do
+            // that; a broker converts or refuses on its own).
+            let covered = if shortfall.minor() <= 0 {
+                true
+            } else if currency == Currency::EUR {
+                false
+            } else {
+                let (eur, _) = crate::store::eur_for(rate, shortfall)?;
+                let eur_cash = store
+                    .cash_balance(Currency::EUR)?
+                    .unwrap_or(Money::zero(Currency::EUR));
+                !eur_cash.checked_sub(eur)?.is_negative()
+            };
+            if !covered {
                 return Ok(Err(skip(
                     step,
                     SkipCode::InsufficientCash,
@@ -375,7 +389,7 @@ fn check_step(
         price: quote.price,
         currency,
         fee,
-        fx_per_eur: Some(rate.per_eur()),
+        rate,
     }))
 }
 
@@ -391,8 +405,9 @@ fn paper_fill(
         price: order.price,
         currency: order.currency,
         fee: order.fee,
-        fx_per_eur: order.fx_per_eur,
+        fx_per_eur: Some(order.rate.per_eur()),
         idempotency_key: step.idempotency_key(),
+        fund_from_eur: Some(order.rate),
     };
     Ok(match store.apply_paper_fill(&fill) {
         Ok(Recorded::Inserted(trade)) => StepOutcome::Filled {

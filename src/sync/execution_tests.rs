@@ -175,7 +175,7 @@ async fn checks_skip_steps_with_a_reason() {
     let steps = [
         step(2, 0, "0700.HK", Side::Buy, 50),
         step(2, 1, "NOPE.US", Side::Buy, 1),
-        step(2, 2, "AAPL.US", Side::Buy, 10),
+        step(2, 2, "AAPL.US", Side::Buy, 40),
         step(2, 3, "AAPL.US", Side::Sell, 1),
         step(2, 4, "0700.HK", Side::Buy, 100),
     ];

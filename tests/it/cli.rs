@@ -242,11 +242,23 @@ pub fn free_port() -> u16 {
 
 /// One HTTP/1.1 exchange over a fresh connection; returns status and body.
 pub fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+    http_with(port, method, path, body, None)
+}
+
+/// [`http`] with an optional bearer token.
+pub fn http_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &str,
+    token: Option<&str>,
+) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     let mut response = String::new();
@@ -289,11 +301,13 @@ fn serve_answers_over_tcp_and_survives_bad_input() {
             "--data-dir",
             data,
         ])
+        .env("TRADING_PLANNER_AUTH__TOKEN", "cli-test-token")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let _server = Server(child);
+    let token = Some("cli-test-token");
     let started = Instant::now();
     while http(port, "GET", "/healthz", "").is_err() {
         assert!(
@@ -308,9 +322,13 @@ fn serve_answers_over_tcp_and_survives_bad_input() {
         body,
         r#"{"healthy":true,"version":"1.0.0","status":"OK","checks":{}}"#
     );
-    let (status, body) = http(port, "POST", "/evaluator/evaluate", "{not json").unwrap();
+    let (status, body) = http(port, "POST", "/evaluator/evaluate", "{}").unwrap();
+    assert_eq!(status, 401, "without the token: {body}");
+    let (status, body) =
+        http_with(port, "POST", "/evaluator/evaluate", "{not json", token).unwrap();
     assert_eq!(status, 422, "{body}");
-    let (status, body) = http(port, "POST", "/evaluator/evaluate", &request.to_string()).unwrap();
+    let body = request.to_string();
+    let (status, body) = http_with(port, "POST", "/evaluator/evaluate", &body, token).unwrap();
     assert_eq!(status, 200, "{body}");
     let actual: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(common::json_diff(&expected, &actual, 1e-12), None);

@@ -2,16 +2,20 @@
 
 mod cli;
 mod common;
+mod compat_planning;
 mod crash;
 mod execution_upstream;
 mod fake_upstreams;
 mod gateway;
+mod gateway_routes;
 mod generator_properties;
 mod golden;
+mod http_surface;
 mod legacy_import;
 mod operations;
 mod pipeline_example;
 mod pipeline_routes;
+mod planning_api;
 mod properties;
 mod server;
 mod sync_faults;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::cli::{clean_command, free_port, http};
+use crate::cli::{clean_command, free_port, http, http_with};
 
 pub struct ServerProcess {
     child: Child,
@@ -67,6 +67,20 @@ impl ServerProcess {
         let (status, body) = http(self.port, "GET", path, "").unwrap();
         let json = serde_json::from_str(&body)
             .unwrap_or_else(|e| panic!("GET {path} answered {status} {body:?}: {e}"));
+        (status, json)
+    }
+
+    /// `method path` with a JSON `body` and an optional bearer token: status and JSON body.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let (status, body) = http_with(self.port, method, path, body, token).unwrap();
+        let json = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{method} {path} answered {status} {body:?}: {e}"));
         (status, json)
     }
 

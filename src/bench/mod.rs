@@ -5,6 +5,9 @@
 //! stays flat however many sequences there are. `evaluate` times scoring only; `generate` times
 //! generation through the bounded channel a planning run reads from.
 
+pub mod load;
+pub mod plan;
+
 use std::sync::Arc;
 use std::time::Instant;
 

@@ -1,0 +1,426 @@
+//! What a planning run sees: one consistent read of the store, converted to the planner's
+//! float world at a single boundary (positions valued at their quote in EUR with the stored
+//! rate, "1 EUR = rate foreign"), with the broker's open orders and our own applied.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::NaiveDateTime;
+use indexmap::IndexMap;
+
+use crate::domain::{MetricsBySymbol, Position, Security, Side};
+use crate::evaluator::ScoringProfile;
+use crate::evaluator::symbol_terms::metric_names;
+use crate::opportunity::heuristic::{
+    CagrMetrics, HeuristicEnv, HeuristicInputs, HeuristicSettings,
+};
+use crate::store::{OrderStatus, Store, StoreError, TargetKind, keys};
+
+/// A held position as the planner values it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldPosition {
+    pub symbol: String,
+    pub quantity: f64,
+    pub avg_price: f64,
+    /// The last quote, else the average price, in `currency`.
+    pub price: f64,
+    pub currency: String,
+    /// Native units per EUR.
+    pub rate: f64,
+    pub value_eur: f64,
+}
+
+/// Everything one run reads, taken at one moment.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub taken_at: NaiveDateTime,
+    pub securities: Vec<Security>,
+    pub positions: Vec<HeldPosition>,
+    /// Cash per currency after open buy orders, in native units (may be negative).
+    pub cash: BTreeMap<String, f64>,
+    /// All cash in EUR.
+    pub cash_eur: f64,
+    /// Cash the plan may spend: `cash_eur` less the minimum reserve, never negative.
+    pub available_cash_eur: f64,
+    pub total_value_eur: f64,
+    /// Native units per EUR by currency (EUR is 1).
+    pub rates: HashMap<String, f64>,
+    pub prices: IndexMap<String, f64>,
+    pub metrics: MetricsBySymbol,
+    pub scores: HashMap<String, f64>,
+    pub country_targets: IndexMap<String, f64>,
+    pub country_groups: IndexMap<String, String>,
+    pub heuristic: HeuristicSettings,
+    pub last_buy: HashMap<String, NaiveDateTime>,
+    pub last_sell: HashMap<String, NaiveDateTime>,
+    /// Held quantities and cash before any open order is applied, for the portfolio hash.
+    pub held_before: Vec<(String, f64)>,
+    pub cash_before: Vec<(String, f64)>,
+    /// Pending orders as (symbol, side, quantity, price, currency), for the portfolio hash.
+    pub pending: Vec<(String, Side, f64, f64, String)>,
+    /// Data kinds whose last sync failed or that were never refreshed.
+    pub stale: Vec<String>,
+    pub min_trade_value_eur: f64,
+}
+
+/// The smallest trade worth proposing, in EUR.
+const MIN_TRADE_VALUE_EUR: f64 = 50.0;
+
+/// The data kinds a plan depends on.
+const PLAN_DATA: [&str; 5] = ["positions", "cash", "quotes", "scores", "metrics"];
+
+impl Snapshot {
+    /// Reads the store. `now` is the instant every "days since" is measured to.
+    pub fn take(store: &Store, now: NaiveDateTime) -> Result<Snapshot, StoreError> {
+        let records = store.securities()?;
+        let quotes: HashMap<String, f64> = store
+            .quotes()?
+            .into_iter()
+            .map(|q| (q.symbol, q.price.to_f64()))
+            .collect();
+        let mut rates: HashMap<String, f64> = store
+            .fx_rates()?
+            .into_iter()
+            .map(|r| (r.currency().to_string(), r.per_eur().to_f64()))
+            .collect();
+        rates.insert("EUR".into(), 1.0);
+        let rate_of = |currency: &str| rates.get(currency).copied().unwrap_or(1.0);
+
+        // Open orders: the broker's list, plus ours it may not list yet.
+        let mut pending: Vec<(String, Side, f64, f64, String)> = store
+            .broker_orders()?
+            .into_iter()
+            .map(|o| {
+                let price = o.price.to_f64();
+                (
+                    o.symbol,
+                    o.side,
+                    o.quantity.as_decimal().to_f64(),
+                    price,
+                    o.currency.to_string(),
+                )
+            })
+            .collect();
+        for order in store.pending_orders(Some(OrderStatus::Open))? {
+            let o = order.order;
+            if !pending.iter().any(|p| p.0 == o.symbol) {
+                pending.push((
+                    o.symbol,
+                    o.side,
+                    o.quantity.as_decimal().to_f64(),
+                    o.price.to_f64(),
+                    o.currency.to_string(),
+                ));
+            }
+        }
+
+        let mut held: BTreeMap<String, (f64, f64, String)> = store
+            .positions()?
+            .into_iter()
+            .map(|p| {
+                (
+                    p.symbol,
+                    (
+                        p.quantity.as_decimal().to_f64(),
+                        p.avg_price.to_f64(),
+                        p.currency.to_string(),
+                    ),
+                )
+            })
+            .collect();
+        let mut cash: BTreeMap<String, f64> = store
+            .cash_balances()?
+            .into_iter()
+            .map(|m| (m.currency().to_string(), m.to_decimal().to_f64()))
+            .collect();
+        let held_before: Vec<(String, f64)> =
+            held.iter().map(|(s, (q, _, _))| (s.clone(), *q)).collect();
+        let cash_before: Vec<(String, f64)> = cash.iter().map(|(c, a)| (c.clone(), *a)).collect();
+        let currency_of: HashMap<&str, String> = records
+            .iter()
+            .map(|s| (s.symbol.as_str(), s.currency.to_string()))
+            .collect();
+        for (symbol, side, quantity, price, currency) in &pending {
+            match side {
+                Side::Buy => {
+                    *cash.entry(currency.clone()).or_insert(0.0) -= quantity * price;
+                    let entry = held.entry(symbol.clone()).or_insert((
+                        0.0,
+                        *price,
+                        currency_of
+                            .get(symbol.as_str())
+                            .cloned()
+                            .unwrap_or(currency.clone()),
+                    ));
+                    entry.0 += quantity;
+                }
+                Side::Sell => {
+                    if let Some(entry) = held.get_mut(symbol) {
+                        entry.0 = (entry.0 - quantity).max(0.0);
+                    }
+                }
+            }
+        }
+        let positions: Vec<HeldPosition> = held
+            .into_iter()
+            .filter(|(_, (quantity, _, _))| *quantity > 0.0)
+            .map(|(symbol, (quantity, avg_price, currency))| {
+                let price = quotes.get(&symbol).copied().unwrap_or(avg_price);
+                let rate = rate_of(&currency);
+                HeldPosition {
+                    value_eur: quantity * price / rate,
+                    symbol,
+                    quantity,
+                    avg_price,
+                    price,
+                    currency,
+                    rate,
+                }
+            })
+            .collect();
+        let cash_eur: f64 = cash.iter().map(|(c, amount)| amount / rate_of(c)).sum();
+        let reserve = store
+            .eur_setting(keys::MIN_CASH_RESERVE)?
+            .to_decimal()
+            .to_f64();
+        let invested: f64 = positions.iter().map(|p| p.value_eur).sum();
+
+        let securities: Vec<Security> = records
+            .iter()
+            .filter(|s| s.active || positions.iter().any(|p| p.symbol == s.symbol))
+            .map(|s| Security {
+                symbol: s.symbol.clone(),
+                name: s.name.clone(),
+                isin: s.isin.clone(),
+                country: s.country.clone(),
+                industry: s.industry.clone(),
+                allow_buy: s.allow_buy && s.active,
+                allow_sell: s.allow_sell,
+                min_lot: s.min_lot,
+                priority_multiplier: s.priority_multiplier,
+                currency: Some(s.currency.to_string()),
+            })
+            .collect();
+        let prices: IndexMap<String, f64> = securities
+            .iter()
+            .filter_map(|s| Some((s.symbol.clone(), *quotes.get(&s.symbol)?)))
+            .collect();
+
+        let symbols: Vec<&str> = securities.iter().map(|s| s.symbol.as_str()).collect();
+        let mut names = metric_names(ScoringProfile::Corrected);
+        names.extend(metric_names(ScoringProfile::PythonCompat));
+        names.extend(["CAGR_10Y"]);
+        names.sort_unstable();
+        names.dedup();
+        let metrics = store.valid_metrics_now(&symbols, &names)?;
+        let scores = store
+            .scores()?
+            .into_iter()
+            .map(|s| (s.symbol, s.total_score))
+            .collect();
+        let country_targets = store
+            .allocation_targets()?
+            .into_iter()
+            .filter(|t| t.kind == TargetKind::Country)
+            .map(|t| (t.group, t.target.to_f64()))
+            .collect();
+        let country_groups = store
+            .allocation_groups()?
+            .into_iter()
+            .filter(|g| g.kind == TargetKind::Country)
+            .map(|g| (g.member, g.group))
+            .collect();
+
+        let ratio = |setting| store.ratio_setting(setting).map(|d| d.to_f64());
+        let heuristic = HeuristicSettings {
+            sell_cooldown_days: store.count_setting(keys::SELL_COOLDOWN_DAYS)?,
+            min_hold_days: store.count_setting(keys::MIN_HOLD_DAYS)?,
+            max_loss_threshold: ratio(keys::MAX_LOSS_THRESHOLD)?,
+            buy_cooldown_days: store.count_setting(keys::BUY_COOLDOWN_DAYS)?,
+            min_security_score: ratio(keys::MIN_SECURITY_SCORE)?,
+            transaction_cost_fixed: store
+                .eur_setting(keys::TRANSACTION_COST_FIXED)?
+                .to_decimal()
+                .to_f64(),
+            transaction_cost_percent: ratio(keys::TRANSACTION_COST_PERCENT)?,
+        };
+
+        let mut last_buy = HashMap::new();
+        let mut last_sell = HashMap::new();
+        for trade in store.trades(None)? {
+            let Some(at) = parse_time(&trade.trade.executed_at) else {
+                continue;
+            };
+            let map = match trade.trade.side {
+                Side::Buy => &mut last_buy,
+                Side::Sell => &mut last_sell,
+            };
+            let entry = map.entry(trade.trade.symbol).or_insert(at);
+            if at > *entry {
+                *entry = at;
+            }
+        }
+        let freshness = store.all_data_freshness()?;
+        let stale = PLAN_DATA
+            .iter()
+            .filter(|kind| {
+                freshness
+                    .iter()
+                    .find(|f| f.kind == **kind)
+                    .is_none_or(|f| f.stale)
+            })
+            .map(|kind| kind.to_string())
+            .collect();
+
+        Ok(Snapshot {
+            taken_at: now,
+            securities,
+            total_value_eur: invested + cash_eur.max(0.0),
+            available_cash_eur: (cash_eur - reserve).max(0.0),
+            positions,
+            cash,
+            cash_eur,
+            rates,
+            prices,
+            metrics,
+            scores,
+            country_targets,
+            country_groups,
+            heuristic,
+            last_buy,
+            last_sell,
+            held_before,
+            cash_before,
+            pending,
+            stale,
+            min_trade_value_eur: MIN_TRADE_VALUE_EUR,
+        })
+    }
+
+    /// The heuristic opportunity path's inputs.
+    pub fn heuristic_inputs(&self) -> HeuristicInputs {
+        let first_bought: HashMap<&str, NaiveDateTime> = self
+            .last_buy
+            .iter()
+            .map(|(s, t)| (s.as_str(), *t))
+            .collect();
+        HeuristicInputs {
+            position_values: self
+                .positions
+                .iter()
+                .map(|p| (p.symbol.clone(), p.value_eur))
+                .collect(),
+            total_value: self.total_value_eur,
+            country_weights: self.country_targets.clone(),
+            security_countries: Some(
+                self.securities
+                    .iter()
+                    .filter_map(|s| Some((s.symbol.clone(), s.country.clone()?)))
+                    .collect(),
+            ),
+            positions: self
+                .positions
+                .iter()
+                .map(|p| Position {
+                    symbol: p.symbol.clone(),
+                    quantity: p.quantity,
+                    avg_price: p.avg_price,
+                    currency: p.currency.clone(),
+                    current_price: Some(p.price),
+                    market_value_eur: Some(p.value_eur),
+                    unrealized_pnl_pct: (p.avg_price > 0.0)
+                        .then(|| (p.price - p.avg_price) / p.avg_price),
+                    first_bought_at: first_bought.get(p.symbol.as_str()).copied(),
+                })
+                .collect(),
+            securities: self.securities.clone(),
+        }
+    }
+
+    /// The heuristic opportunity path's environment.
+    pub fn heuristic_env(&self) -> HeuristicEnv {
+        let mut env = HeuristicEnv::new(self.taken_at);
+        env.settings = self.heuristic;
+        env.last_buy = self.last_buy.clone();
+        env.last_sell = self.last_sell.clone();
+        env.last_transaction = self.last_buy.clone();
+        for (symbol, at) in &self.last_sell {
+            let entry = env.last_transaction.entry(symbol.clone()).or_insert(*at);
+            if at > entry {
+                *entry = *at;
+            }
+        }
+        env.prices = self.prices.clone();
+        env.exchange_rates = self.rates.clone();
+        env.security_scores = Some(self.scores.clone());
+        env.country_to_group =
+            (!self.country_groups.is_empty()).then(|| self.country_groups.clone());
+        env.cagr = self
+            .metrics
+            .iter()
+            .map(|(symbol, values)| {
+                let cagr = CagrMetrics {
+                    cagr_5y: values.get("CAGR_5Y").copied(),
+                    cagr_10y: values.get("CAGR_10Y").copied(),
+                };
+                (symbol.clone(), cagr)
+            })
+            .collect();
+        env.position_avg_prices = Some(
+            self.positions
+                .iter()
+                .map(|p| (p.symbol.clone(), p.avg_price))
+                .collect(),
+        );
+        env
+    }
+
+    /// The canonical portfolio hash of what the plan was made for.
+    pub fn portfolio_hash(&self) -> String {
+        use crate::planning::hash::{HashInput, HashOrder, HashSecurity, portfolio_hash};
+        portfolio_hash(&HashInput {
+            positions: self.held_before.clone(),
+            securities: self
+                .securities
+                .iter()
+                .map(|s| HashSecurity {
+                    symbol: s.symbol.clone(),
+                    allow_buy: s.allow_buy,
+                    allow_sell: s.allow_sell,
+                    min_target: None,
+                    max_target: None,
+                    country: s.country.clone(),
+                    industry: s.industry.clone(),
+                })
+                .collect(),
+            cash: self.cash_before.clone(),
+            pending_orders: self
+                .pending
+                .iter()
+                .map(|(symbol, side, quantity, price, currency)| HashOrder {
+                    symbol: symbol.clone(),
+                    side: *side,
+                    quantity: *quantity,
+                    price: *price,
+                    currency: currency.clone(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Symbols bought within the buy cooldown.
+    pub fn buy_blocked(&self) -> BTreeSet<String> {
+        let days = self.heuristic.buy_cooldown_days;
+        self.last_buy
+            .iter()
+            .filter(|(_, at)| (self.taken_at - **at).num_days() < days)
+            .map(|(s, _)| s.clone())
+            .collect()
+    }
+}
+
+/// An ISO local time as the ledger stores it, with or without fractional seconds.
+fn parse_time(text: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").ok())
+}

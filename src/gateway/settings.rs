@@ -1,0 +1,253 @@
+//! The planner settings the API exposes: each key with its kind, bounds and default, so an
+//! update is checked before anything is written.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::domain::validation::FieldError;
+use crate::store::{Store, StoreError, keys};
+
+/// What a setting holds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SettingKind {
+    /// A whole number in `min..=max`.
+    Count {
+        min: i64,
+        max: i64,
+    },
+    /// A number in `min..=max`.
+    Number {
+        min: f64,
+        max: f64,
+    },
+    /// An EUR amount in `0..=max`.
+    Eur {
+        max: f64,
+    },
+    Flag,
+    /// `research` or `live`.
+    TradingMode,
+}
+
+/// One setting of the API.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SettingSpec {
+    pub key: &'static str,
+    #[serde(flatten)]
+    pub kind: SettingKind,
+    pub default: &'static str,
+    pub description: &'static str,
+}
+
+const fn count(
+    key: &'static str,
+    min: i64,
+    max: i64,
+    default: &'static str,
+    description: &'static str,
+) -> SettingSpec {
+    SettingSpec {
+        key,
+        kind: SettingKind::Count { min, max },
+        default,
+        description,
+    }
+}
+
+const fn number(
+    key: &'static str,
+    min: f64,
+    max: f64,
+    default: &'static str,
+    description: &'static str,
+) -> SettingSpec {
+    SettingSpec {
+        key,
+        kind: SettingKind::Number { min, max },
+        default,
+        description,
+    }
+}
+
+/// Every setting the API reads and writes.
+pub const SETTINGS: &[SettingSpec] = &[
+    SettingSpec {
+        key: keys::TRADING_MODE,
+        kind: SettingKind::TradingMode,
+        default: "research",
+        description: "research fills orders on paper; live sends them to the broker",
+    },
+    SettingSpec {
+        key: keys::TRANSACTION_COST_FIXED.key,
+        kind: SettingKind::Eur { max: 100.0 },
+        default: "2.0",
+        description: "fixed cost per trade, EUR",
+    },
+    number(
+        keys::TRANSACTION_COST_PERCENT.key,
+        0.0,
+        0.1,
+        "0.002",
+        "variable cost per trade, a fraction of its value",
+    ),
+    SettingSpec {
+        key: keys::MIN_CASH_RESERVE.key,
+        kind: SettingKind::Eur { max: 10_000_000.0 },
+        default: "500.0",
+        description: "cash a plan never spends, EUR",
+    },
+    number(
+        keys::MIN_SECURITY_SCORE.key,
+        0.0,
+        1.0,
+        "0.5",
+        "lowest score of a security worth buying",
+    ),
+    number(
+        keys::TARGET_ANNUAL_RETURN.key,
+        0.0,
+        1.0,
+        "0.11",
+        "the yearly return the scoring aims at",
+    ),
+    number(
+        keys::MAX_LOSS_THRESHOLD.key,
+        -1.0,
+        0.0,
+        "-0.20",
+        "no sale at a loss worse than this fraction",
+    ),
+    count(
+        keys::BUY_COOLDOWN_DAYS.key,
+        0,
+        3650,
+        "30",
+        "days before a security is bought again",
+    ),
+    count(
+        keys::SELL_COOLDOWN_DAYS.key,
+        0,
+        3650,
+        "180",
+        "days after a buy before it may be sold",
+    ),
+    count(
+        keys::MIN_HOLD_DAYS.key,
+        0,
+        3650,
+        "90",
+        "days a position is held at least",
+    ),
+    count(
+        keys::MAX_PLAN_DEPTH.key,
+        1,
+        10,
+        "5",
+        "most trades in one plan",
+    ),
+    count(
+        keys::MAX_TRADES_PER_CYCLE.key,
+        0,
+        100,
+        "2",
+        "most orders sent per trading cycle",
+    ),
+    count(
+        keys::MAX_TRADES_PER_DAY.key,
+        0,
+        1000,
+        "4",
+        "most trades per day",
+    ),
+    count(
+        keys::MAX_TRADES_PER_WEEK.key,
+        0,
+        1000,
+        "10",
+        "most trades per week",
+    ),
+];
+
+/// The settings with their current values.
+pub fn current(store: &Store) -> Result<Vec<(SettingSpec, String)>, StoreError> {
+    let stored = store.settings()?;
+    Ok(SETTINGS
+        .iter()
+        .map(|spec| {
+            let value = stored
+                .get(spec.key)
+                .cloned()
+                .unwrap_or_else(|| spec.default.to_string());
+            (*spec, value)
+        })
+        .collect())
+}
+
+/// Checks an update `{key: value, ...}`; every problem is reported, located at its key.
+pub fn check_update(
+    body: &BTreeMap<String, Value>,
+) -> Result<Vec<(String, String)>, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut values = Vec::new();
+    if body.is_empty() {
+        errors.push(FieldError::value_error(
+            vec![Value::from("body")],
+            "no setting given",
+            Value::Object(Default::default()),
+        ));
+    }
+    for (key, value) in body {
+        let loc = vec![Value::from("body"), Value::from(key.as_str())];
+        let Some(spec) = SETTINGS.iter().find(|s| s.key == key) else {
+            errors.push(FieldError::value_error(
+                loc,
+                "unknown setting",
+                value.clone(),
+            ));
+            continue;
+        };
+        match check_value(spec.kind, value) {
+            Ok(text) => values.push((key.clone(), text)),
+            Err(message) => errors.push(FieldError::value_error(loc, &message, value.clone())),
+        }
+    }
+    if errors.is_empty() {
+        Ok(values)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The stored text of a valid value, or why it is not valid.
+fn check_value(kind: SettingKind, value: &Value) -> Result<String, String> {
+    match kind {
+        SettingKind::TradingMode => match value.as_str() {
+            Some(mode @ ("research" | "live")) => Ok(mode.to_string()),
+            _ => Err("must be \"research\" or \"live\"".into()),
+        },
+        SettingKind::Flag => match value.as_bool() {
+            Some(on) => Ok(if on { "1.0" } else { "0.0" }.into()),
+            None => Err("must be true or false".into()),
+        },
+        SettingKind::Count { min, max } => match value.as_i64() {
+            Some(n) if (min..=max).contains(&n) => Ok(n.to_string()),
+            _ => Err(format!("must be a whole number from {min} to {max}")),
+        },
+        SettingKind::Number { min, max } => match value.as_f64() {
+            Some(x) if x.is_finite() && (min..=max).contains(&x) => Ok(repr(x)),
+            _ => Err(format!("must be a number from {min} to {max}")),
+        },
+        SettingKind::Eur { max } => match value.as_f64() {
+            Some(x) if x.is_finite() && (0.0..=max).contains(&x) => Ok(repr(x)),
+            _ => Err(format!("must be an amount in EUR from 0 to {max}")),
+        },
+    }
+}
+
+/// A number as the settings table keeps it ("2.0", "0.002").
+fn repr(x: f64) -> String {
+    crate::domain::py_json::py_float_repr(x)
+}
