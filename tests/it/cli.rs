@@ -333,3 +333,54 @@ fn serve_answers_over_tcp_and_survives_bad_input() {
     let actual: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(common::json_diff(&expected, &actual, 1e-12), None);
 }
+
+#[test]
+fn bench_plan_and_bench_load_print_their_documented_lines() {
+    let out = run_cli_ok(&[
+        "bench",
+        "plan",
+        "--securities",
+        "30",
+        "--depth",
+        "3",
+        "--runs",
+        "2",
+    ]);
+    let line = String::from_utf8_lossy(&out.stdout);
+    let rest = line
+        .strip_prefix("plan: 30 securities, depth 3, ")
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(rest.contains(" s (median of 2), "), "{line}");
+    assert!(rest.trim_end().ends_with(" MB"), "{line}");
+
+    let out = run_cli_ok(&[
+        "bench",
+        "load",
+        "--clients",
+        "4",
+        "--seconds",
+        "1",
+        "--securities",
+        "20",
+    ]);
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        line.starts_with("load: 4 clients, one request per 100 ms each, for 1 s: "),
+        "{line}"
+    );
+    assert!(line.contains(" 0 errors, p50 "), "{line}");
+
+    for bad in [
+        &["bench", "plan", "--depth", "0"][..],
+        &["bench", "plan", "--securities", "0"],
+        &["bench", "load", "--clients", "0"],
+        &["bench", "load", "--seconds", "0"],
+    ] {
+        let out = run_cli(bad);
+        assert!(!out.status.success(), "{bad:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("must be"),
+            "{bad:?}"
+        );
+    }
+}
