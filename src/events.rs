@@ -59,6 +59,8 @@ impl Event {
 #[derive(Debug)]
 pub struct EventHub {
     sender: broadcast::Sender<Event>,
+    /// Set when the server stops, so open streams end instead of holding the shutdown up.
+    closing: tokio::sync::watch::Sender<bool>,
     subscribers: Arc<AtomicUsize>,
     max_subscribers: usize,
 }
@@ -67,6 +69,8 @@ pub struct EventHub {
 #[derive(Debug)]
 pub struct Subscription {
     pub receiver: broadcast::Receiver<Event>,
+    /// Becomes true when the hub closes.
+    pub closing: tokio::sync::watch::Receiver<bool>,
     slots: Arc<AtomicUsize>,
 }
 
@@ -80,6 +84,7 @@ impl EventHub {
     pub fn new(max_subscribers: usize) -> EventHub {
         EventHub {
             sender: broadcast::channel(BUFFER).0,
+            closing: tokio::sync::watch::channel(false).0,
             subscribers: Arc::new(AtomicUsize::new(0)),
             max_subscribers,
         }
@@ -99,8 +104,14 @@ impl EventHub {
             });
         taken.ok().map(|_| Subscription {
             receiver: self.sender.subscribe(),
+            closing: self.closing.subscribe(),
             slots: Arc::clone(&self.subscribers),
         })
+    }
+
+    /// Ends every subscription (the server is stopping).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
     }
 
     pub fn subscriber_count(&self) -> usize {
@@ -136,5 +147,14 @@ mod tests {
         assert_eq!(a.receiver.recv().await.unwrap(), finished(2));
         let json = serde_json::to_value(finished(3)).unwrap();
         assert_eq!(json["type"], "planning_finished");
+    }
+
+    #[tokio::test]
+    async fn closing_the_hub_tells_every_subscriber() {
+        let hub = EventHub::new(2);
+        let mut a = hub.subscribe().unwrap();
+        assert!(!*a.closing.borrow());
+        hub.close();
+        a.closing.wait_for(|c| *c).await.unwrap();
     }
 }

@@ -144,6 +144,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> s
 
     let (signalled, mut on_signal) = tokio::sync::watch::channel(None);
     let runner = Arc::clone(&state.runner);
+    let events = Arc::clone(&state.events);
     drop(state);
     let stop = {
         let runner = Arc::clone(&runner);
@@ -154,6 +155,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> s
                 sd_notify::NotifyState::Status("shutting down"),
             ]);
             runner.cancel_running();
+            events.close();
             let _ = signalled.send(Some(tokio::time::Instant::now()));
         }
     };

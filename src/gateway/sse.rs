@@ -54,10 +54,14 @@ async fn events(State(state): State<Arc<AppState>>) -> Response {
 
 /// The subscription's events in order; a subscriber that fell behind gets one `lagged` event
 /// with the number it missed, then the events still buffered. The stream, and with it the
-/// subscriber's slot, ends when the client goes away.
+/// subscriber's slot, ends when the client goes away or the server stops.
 fn stream(subscription: Subscription) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     futures_util::stream::unfold(subscription, |mut subscription| async move {
-        let event = match subscription.receiver.recv().await {
+        let received = tokio::select! {
+            received = subscription.receiver.recv() => received,
+            _ = subscription.closing.wait_for(|closing| *closing) => return None,
+        };
+        let event = match received {
             Ok(event) => to_sse(&event),
             Err(RecvError::Lagged(missed)) => SseEvent::default()
                 .event("lagged")

@@ -116,3 +116,29 @@ fn a_first_start_killed_early_never_leaves_a_half_loaded_database() {
         assert_eq!(store.positions().unwrap().len(), 14, "after {delay_ms} ms");
     }
 }
+
+/// An open event stream does not hold the shutdown up: the server ends it and exits.
+#[test]
+fn sigterm_ends_open_event_streams_and_exits_promptly() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ServerProcess::start(dir.path(), &[]);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    write!(
+        stream,
+        "GET /api/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let started = std::time::Instant::now();
+    let status = server
+        .terminate(Duration::from_secs(5))
+        .expect("the server did not exit within 5 s");
+    assert!(status.success(), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
