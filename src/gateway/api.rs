@@ -241,6 +241,7 @@ async fn list_plans(
         .map(|p| {
             let mut v = plan_json(p);
             v["narrative"] = v["details"]["narrative"].clone();
+            v["total_value_eur"] = v["details"]["total_value_eur"].clone();
             v.as_object_mut().map(|o| o.remove("details"));
             v
         })

@@ -21,7 +21,14 @@ use crate::config::AuthConfig;
 pub const TOKEN_FILE_NAME: &str = "access-token";
 
 /// Reads that stay open whatever `open_reads` says: a supervisor's probe carries no secret.
-pub const ALWAYS_OPEN: &[&str] = &["/healthz", "/readyz"];
+pub const ALWAYS_OPEN: &[&str] = &[
+    "/healthz",
+    "/readyz",
+    // The dashboard's own files hold no data; it asks for the token before reading any.
+    "/",
+    "/assets/app.js",
+    "/assets/app.css",
+];
 
 /// Where the token in use came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

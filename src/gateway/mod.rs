@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod body;
 pub mod coordinator;
+pub mod dashboard;
 pub mod error;
 pub mod evaluator;
 pub mod generator;
@@ -96,6 +97,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/generator/health", get(health::module_health))
         .route("/generator/generate", post(generator::generate))
         .route("/metrics", get(metrics::metrics))
+        .merge(dashboard::routes())
         .merge(coordinator::routes())
         .merge(planning::routes())
         .merge(system::routes())

@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod compat_planning;
 mod crash;
+mod dashboard;
 mod execution_upstream;
 mod fake_upstreams;
 mod gateway;
