@@ -1,5 +1,6 @@
 //! Integration tests of trading-planner: one test binary, one module per concern.
 
+mod browser;
 mod cli;
 mod common;
 mod compat_planning;

@@ -170,10 +170,14 @@ function renderPlan(plan) {
 }
 
 async function loadPlan() {
-  const { status, data } = await api("GET", "/api/plans/latest");
-  if (status === 404) { renderPlan(null); return; }
+  // The list, not /api/plans/latest: "no plan yet" is then an empty list, not a 404 that the
+  // browser would log as a failed request.
+  const { status, data } = await api("GET", "/api/plans?limit=1");
   if (status !== 200) { showError("Plan: " + detailText(data)); return; }
-  renderPlan(data);
+  if (data.plans.length === 0) { renderPlan(null); return; }
+  const full = await api("GET", "/api/plans/" + data.plans[0].id);
+  if (full.status !== 200) { showError("Plan: " + detailText(full.data)); return; }
+  renderPlan(full.data);
 }
 
 let runId = null;

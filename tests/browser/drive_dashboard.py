@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Drives the dashboard in headless Chromium over the DevTools protocol, standard library only.
+
+Usage: drive_dashboard.py --url http://127.0.0.1:PORT --token TOKEN --out DIR [--chromium PATH]
+
+Checks, in order, and exits 1 with a message at the first failure:
+  1. read-only: without the token the page shows the portfolio and the latest plan, and hides
+     every state-changing control;
+  2. no console error or uncaught exception while loading;
+  3. with the token, "Plan now" shows progress and then a new plan;
+  4. the settings form shows the server's message for an invalid value;
+  5. screenshots at phone and desktop widths are written to DIR.
+Prints `plan rendered in N ms` (navigation start to the plan's steps on the page).
+"""
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+
+class WebSocket:
+    """The client side of RFC 6455, enough for the DevTools protocol (text frames)."""
+
+    def __init__(self, url):
+        assert url.startswith("ws://")
+        host_port, path = url[5:].split("/", 1)
+        host, port = host_port.split(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=30)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            (f"GET /{path} HTTP/1.1\r\nHost: {host_port}\r\nUpgrade: websocket\r\n"
+             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+             "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        response = b""
+        while b"\r\n\r\n" not in response:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise RuntimeError("websocket handshake failed")
+            response += chunk
+        head, self.buffer = response.split(b"\r\n\r\n", 1)
+        if b" 101 " not in head.split(b"\r\n")[0]:
+            raise RuntimeError(f"websocket handshake refused: {head!r}")
+
+    def send(self, text):
+        payload = text.encode()
+        header = bytearray([0x81])
+        n = len(payload)
+        if n < 126:
+            header.append(0x80 | n)
+        elif n < 1 << 16:
+            header.append(0x80 | 126)
+            header += struct.pack(">H", n)
+        else:
+            header.append(0x80 | 127)
+            header += struct.pack(">Q", n)
+        mask = os.urandom(4)
+        header += mask
+        self.sock.sendall(bytes(header) + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+    def _read(self, n):
+        while len(self.buffer) < n:
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                raise RuntimeError("websocket closed")
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+    def recv(self):
+        message = b""
+        while True:
+            first, second = self._read(2)
+            n = second & 0x7F
+            if n == 126:
+                n = struct.unpack(">H", self._read(2))[0]
+            elif n == 127:
+                n = struct.unpack(">Q", self._read(8))[0]
+            payload = self._read(n)
+            opcode = first & 0x0F
+            if opcode == 0x8:
+                raise RuntimeError("websocket closed by the browser")
+            if opcode in (0x9, 0xA):
+                continue
+            message += payload
+            if first & 0x80:
+                return message.decode()
+
+
+class Browser:
+    def __init__(self, chromium):
+        self.profile = tempfile.mkdtemp(prefix="dashboard-chromium-")
+        self.process = subprocess.Popen(
+            [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-extensions", "--remote-debugging-port=0", f"--user-data-dir={self.profile}",
+             "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        port = None
+        deadline = time.time() + 60
+        while port is None and time.time() < deadline:
+            line = self.process.stderr.readline()
+            if not line and self.process.poll() is not None:
+                raise RuntimeError("chromium exited at start")
+            if "DevTools listening on ws://" in line:
+                port = int(line.split("ws://")[1].split("/")[0].split(":")[1])
+        if port is None:
+            raise RuntimeError("chromium did not report its DevTools port")
+        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list"))
+        page = next(t for t in targets if t["type"] == "page")
+        self.ws = WebSocket(page["webSocketDebuggerUrl"])
+        self.next_id = 0
+        self.console_errors = []
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            self.call(f"{domain}.enable")
+
+    def close(self):
+        self.process.kill()
+        self.process.wait()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+    def _event(self, message):
+        method = message.get("method")
+        params = message.get("params", {})
+        if method == "Runtime.exceptionThrown":
+            details = params.get("exceptionDetails", {})
+            self.console_errors.append("exception: " + json.dumps(details.get("exception", {}).get("description") or details.get("text")))
+        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            self.console_errors.append("console.error: " + json.dumps(params.get("args")))
+        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+            entry = params["entry"]
+            self.console_errors.append(f"log: {entry.get('text')} {entry.get('url', '')}")
+
+    def call(self, method, **params):
+        self.next_id += 1
+        ident = self.next_id
+        self.ws.send(json.dumps({"id": ident, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == ident:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+            self._event(message)
+
+    def evaluate(self, expression):
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
+                           awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def wait_for(self, expression, what, timeout=15.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            time.sleep(0.05)
+        fail(f"timed out waiting for {what}")
+
+    def navigate(self, url, width, height, mobile=False):
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                  deviceScaleFactor=1, mobile=mobile)
+        self.call("Page.navigate", url=url)
+        self.wait_for("document.readyState === 'complete'", "the page to load")
+
+    def screenshot(self, path):
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(data))
+
+
+def fail(message):
+    print(f"FAIL: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+STEPS = "document.querySelectorAll('#plan-steps li').length"
+POSITIONS = "document.querySelectorAll('#positions tbody tr').length"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    browser = Browser(args.chromium)
+    try:
+        # 1, 2: read-only.
+        browser.navigate(args.url + "/", 1280, 900)
+        browser.wait_for(f"{POSITIONS} > 0", "the positions")
+        browser.wait_for(f"{STEPS} > 0", "the latest plan's steps")
+        hidden = browser.evaluate(
+            "[...document.querySelectorAll('.needs-token')].every(e => e.hidden || e.offsetParent === null)")
+        if not hidden:
+            fail("read-only mode shows a state-changing control")
+        if browser.evaluate("document.getElementById('unlock').hidden"):
+            fail("read-only mode hides the unlock button")
+        mode = browser.evaluate("document.getElementById('mode').textContent")
+        if "research" not in mode:
+            fail(f"the mode badge says {mode!r}")
+        browser.screenshot(os.path.join(args.out, "dashboard-desktop-read-only.png"))
+        browser.navigate(args.url + "/", 390, 844, mobile=True)
+        browser.wait_for(f"{STEPS} > 0", "the plan on a phone")
+        browser.screenshot(os.path.join(args.out, "dashboard-phone.png"))
+        if browser.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"):
+            fail("the page is wider than a phone screen")
+        # The time to the plan, measured in the page from navigation start.
+        browser.call("Page.addScriptToEvaluateOnNewDocument", source="""
+            new MutationObserver((_, observer) => {
+              if (document.querySelectorAll('#plan-steps li').length > 0 && !window.__planAt) {
+                window.__planAt = performance.now(); observer.disconnect();
+              }
+            }).observe(document, {subtree: true, childList: true});""")
+        browser.navigate(args.url + "/", 1280, 900)
+        rendered = browser.wait_for("window.__planAt", "the timed plan")
+        print(f"plan rendered in {rendered:.0f} ms")
+        if browser.console_errors:
+            fail("console errors: " + "; ".join(browser.console_errors))
+
+        # 3: plan now, with progress.
+        browser.evaluate(f"sessionStorage.setItem('trading-planner-token', {json.dumps(args.token)})")
+        browser.navigate(args.url + "/", 1280, 900)
+        browser.wait_for(f"{STEPS} > 0", "the plan after unlocking")
+        if browser.evaluate("document.getElementById('plan-now').offsetParent === null"):
+            fail("with the token, Plan now is not visible")
+        before = browser.evaluate("document.getElementById('plan-meta').textContent")
+        browser.evaluate("""
+            window.__progress = [];
+            new MutationObserver(() => window.__progress.push(
+                document.getElementById('progress-text').textContent))
+              .observe(document.getElementById('progress-text'), {childList: true, characterData: true, subtree: true});
+            document.getElementById('plan-now').click(); true""")
+        browser.wait_for(
+            f"document.getElementById('plan-meta').textContent !== {json.dumps(before)}"
+            " && document.getElementById('plan-now').disabled === false",
+            "a new plan")
+        progress = browser.evaluate("window.__progress")
+        if not any("sequences" in p for p in progress):
+            fail(f"no progress update was shown: {progress}")
+        if not any("succeeded" in p for p in progress):
+            fail(f"the run's end was not shown: {progress}")
+        browser.screenshot(os.path.join(args.out, "dashboard-desktop-after-plan.png"))
+
+        # 4: the settings form shows the server's message.
+        browser.evaluate("""
+            const input = document.getElementById('setting-max_plan_depth');
+            input.value = '0';
+            document.querySelector('#settings-form button[type=submit]').click(); true""")
+        message = browser.wait_for(
+            "document.getElementById('setting-max_plan_depth-problem').textContent",
+            "the settings error")
+        if "1 to 10" not in message:
+            fail(f"the settings error does not carry the server's message: {message!r}")
+        if browser.console_errors:
+            # A refused settings update is an expected 422; only that may show in the log.
+            unexpected = [e for e in browser.console_errors if "422" not in e]
+            if unexpected:
+                fail("console errors: " + "; ".join(unexpected))
+        browser.screenshot(os.path.join(args.out, "dashboard-settings-error.png"))
+    finally:
+        browser.close()
+    print("dashboard: all checks passed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+//! The dashboard in a real browser: Debian's Chromium, headless, driven over the DevTools
+//! protocol by `tests/browser/drive_dashboard.py` against the binary serving the demo data.
+//! Screenshots at phone and desktop widths go to `test-artifacts/dashboard/`.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::server::{ServerProcess, wait_for};
+
+const TOKEN: &str = "browser-test-token";
+
+#[test]
+fn the_dashboard_works_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), &[("TRADING_PLANNER_AUTH__TOKEN", TOKEN.into())]);
+    let (status, started) = server.request("POST", "/api/plans", "", Some(TOKEN));
+    assert_eq!(status, 202, "{started}");
+    let run = format!("/api/runs/{}", started["run_id"]);
+    wait_for(Duration::from_secs(30), "the first plan", || {
+        (server.get(&run).1["state"] == "finished").then_some(())
+    });
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = root.join("test-artifacts/dashboard");
+    let driven = Command::new("python3")
+        .arg(root.join("tests/browser/drive_dashboard.py"))
+        .args(["--url", &format!("http://127.0.0.1:{}", server.port())])
+        .args(["--token", TOKEN])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&driven.stdout);
+    let stderr = String::from_utf8_lossy(&driven.stderr);
+    assert!(driven.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("dashboard: all checks passed"), "{stdout}");
+    for shot in [
+        "dashboard-phone.png",
+        "dashboard-desktop-read-only.png",
+        "dashboard-desktop-after-plan.png",
+    ] {
+        assert!(out.join(shot).metadata().unwrap().len() > 1000, "{shot}");
+    }
+    let log = server.stderr();
+    assert!(!log.contains("panicked"), "{log}");
+}
