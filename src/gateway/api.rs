@@ -114,6 +114,33 @@ async fn portfolio(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Ap
         }
         let targets = store.allocation_targets()?;
         let groups = store.allocation_groups()?;
+        // A position's target: its country group's target weight, shared by the group's
+        // holdings (the reference sets targets per group, not per security).
+        for position in &mut positions {
+            let country = position["country"].as_str().unwrap_or("Other").to_string();
+            let group = groups
+                .iter()
+                .find(|g| g.kind == TargetKind::Country && g.member == country)
+                .map_or(country, |g| g.group.clone());
+            let target = targets
+                .iter()
+                .find(|t| t.kind == TargetKind::Country && t.group == group)
+                .map(|t| t.target.to_f64());
+            position["country_group"] = json!(group);
+            position["group_target"] = json!(target);
+        }
+        let held_per_group: HashMap<String, usize> =
+            positions.iter().fold(HashMap::new(), |mut counts, p| {
+                let group = p["country_group"].as_str().unwrap_or_default().to_string();
+                *counts.entry(group).or_insert(0) += 1;
+                counts
+            });
+        for position in &mut positions {
+            let group = position["country_group"].as_str().unwrap_or_default();
+            let target = position["group_target"].as_f64();
+            let share = target.map(|t| t / held_per_group[group] as f64);
+            position["target_weight"] = json!(share);
+        }
         let allocation = |kind: TargetKind, member_of: &dyn Fn(&Value) -> Option<String>| {
             let mut actual: BTreeMap<String, f64> = BTreeMap::new();
             for p in &positions {

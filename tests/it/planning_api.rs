@@ -86,7 +86,25 @@ async fn a_plan_through_the_api_on_the_demo_data() {
 
     let (status, portfolio) = common::call(&app, "GET", "/api/portfolio", "").await;
     assert_eq!(status, 200);
-    assert_eq!(portfolio["positions"].as_array().unwrap().len(), 14);
+    let positions = portfolio["positions"].as_array().unwrap();
+    assert_eq!(positions.len(), 14);
+    let targets: f64 = positions
+        .iter()
+        .map(|p| {
+            p["target_weight"]
+                .as_f64()
+                .expect("every demo country has a group target")
+        })
+        .sum();
+    assert!(targets > 0.0 && targets <= 1.0 + 1e-9, "{targets}");
+    let weights: f64 = positions
+        .iter()
+        .map(|p| p["weight"].as_f64().unwrap())
+        .sum();
+    assert!(
+        weights > 0.9 && weights < 1.0,
+        "cash is the rest: {weights}"
+    );
     assert_eq!(portfolio["trading_mode"], "research");
     let (status, securities) = common::call(&app, "GET", "/api/securities", "").await;
     assert_eq!(status, 200);

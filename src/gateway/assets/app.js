@@ -114,6 +114,7 @@ async function loadPortfolio() {
   fillRows("positions", data.positions.map((p) => [
     cell(p.symbol), cell(p.name || ""), cell(p.quantity, "num"),
     cell(p.value_eur == null ? "–" : eur.format(p.value_eur), "num"), cell(pct(p.weight), "num"),
+    cell(pct(p.target_weight), "num"),
     cell(pct(p.pnl_pct), "num " + (p.pnl_pct > 0 ? "gain" : p.pnl_pct < 0 ? "loss" : "")),
   ]));
   allocation("alloc-country", data.allocation.country);
