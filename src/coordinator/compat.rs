@@ -8,7 +8,7 @@
 //! `evaluators_used`, and the round-robin index (which leaked across requests) does not exist.
 //! The generator's sampler is seeded, so the same request gives the same plan.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Instant;
 
 use chrono::NaiveDateTime;
@@ -883,9 +883,9 @@ fn evaluation_metrics(
 
 const CAGR_METRICS: [&str; 2] = ["CAGR_5Y", "CAGR_10Y"];
 
-/// The heuristic path's environment, as the opportunity route builds it: the request's prices
-/// stand in for the quote feed, growth metrics come from the store.
-fn heuristic_env(
+/// The heuristic path's environment for an identification request: the request's prices stand
+/// in for the quote feed, growth metrics come from the store. Shared with the opportunity route.
+pub fn heuristic_env(
     store: &Store,
     request: &IdentifyOpportunitiesRequest,
     env: &mut HeuristicEnv,
@@ -897,17 +897,11 @@ fn heuristic_env(
         .map(|p| normalize_symbol(&p.symbol))
         .collect();
     let symbols: Vec<&str> = symbols.iter().map(String::as_str).collect();
-    let metrics = store.valid_metrics_now(&symbols, &CAGR_METRICS)?;
-    env.cagr = metrics
+    env.cagr = store
+        .valid_metrics_now(&symbols, &CAGR_METRICS)?
         .into_iter()
-        .map(|(symbol, values)| {
-            let cagr = CagrMetrics {
-                cagr_5y: values.get("CAGR_5Y").copied(),
-                cagr_10y: values.get("CAGR_10Y").copied(),
-            };
-            (symbol, cagr)
-        })
-        .collect::<HashMap<_, _>>();
+        .map(|(symbol, values)| (symbol, CagrMetrics::from_values(&values)))
+        .collect();
     Ok(())
 }
 

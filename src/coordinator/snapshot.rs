@@ -357,13 +357,7 @@ impl Snapshot {
         env.cagr = self
             .metrics
             .iter()
-            .map(|(symbol, values)| {
-                let cagr = CagrMetrics {
-                    cagr_5y: values.get("CAGR_5Y").copied(),
-                    cagr_10y: values.get("CAGR_10Y").copied(),
-                };
-                (symbol.clone(), cagr)
-            })
+            .map(|(symbol, values)| (symbol.clone(), CagrMetrics::from_values(values)))
             .collect();
         env.position_avg_prices = Some(
             self.positions

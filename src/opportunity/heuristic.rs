@@ -65,6 +65,16 @@ pub struct CagrMetrics {
     pub cagr_10y: Option<f64>,
 }
 
+impl CagrMetrics {
+    /// The growth metrics among a security's stored metrics.
+    pub fn from_values(values: &HashMap<String, f64>) -> CagrMetrics {
+        CagrMetrics {
+            cagr_5y: values.get("CAGR_5Y").copied(),
+            cagr_10y: values.get("CAGR_10Y").copied(),
+        }
+    }
+}
+
 /// Everything the heuristic path needs beyond the request, read by the caller from the store
 /// and the quote feed.
 #[derive(Clone, Debug, PartialEq)]

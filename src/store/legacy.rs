@@ -1165,7 +1165,7 @@ impl Import<'_> {
         if settings.is_empty() {
             return self.finish(report, false);
         }
-        let written = self.store.put_settings(&settings);
+        let written = self.store.set_settings(&settings);
         store_result(LegacyKind::Settings, written)?;
         self.finish(report, true)
     }
@@ -1829,32 +1829,6 @@ fn trade_rate(
 // Store writes the import needs in one transaction
 
 impl Store {
-    /// Sets many settings (text values, as [`Store::set_setting`]) in one transaction.
-    fn put_settings(&self, settings: &[(String, String)]) -> Result<(), StoreError> {
-        if settings.iter().any(|(key, _)| key.is_empty()) {
-            return Err(StoreError::Invalid {
-                what: "setting",
-                reason: "empty key".to_string(),
-            });
-        }
-        let now = now_iso();
-        self.write(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            {
-                let mut upsert = tx.prepare_cached(
-                    "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT(key) DO UPDATE SET value = excluded.value, \
-                     updated_at = excluded.updated_at",
-                )?;
-                for (key, value) in settings {
-                    upsert.execute(params![key, value, now])?;
-                }
-            }
-            tx.commit()?;
-            Ok(())
-        })
-    }
-
     /// Stores many rates (as [`Store::set_fx_rate`]) in one transaction.
     fn put_fx_rates(&self, rates: &[FxRate]) -> Result<(), StoreError> {
         let now = now_iso();
