@@ -72,17 +72,8 @@ impl Snapshot {
     /// Reads the store. `now` is the instant every "days since" is measured to.
     pub fn take(store: &Store, now: NaiveDateTime) -> Result<Snapshot, StoreError> {
         let records = store.securities()?;
-        let quotes: HashMap<String, f64> = store
-            .quotes()?
-            .into_iter()
-            .map(|q| (q.symbol, q.price.to_f64()))
-            .collect();
-        let mut rates: HashMap<String, f64> = store
-            .fx_rates()?
-            .into_iter()
-            .map(|r| (r.currency().to_string(), r.per_eur().to_f64()))
-            .collect();
-        rates.insert("EUR".into(), 1.0);
+        let quotes = quote_prices(store)?;
+        let rates = rates_per_eur(store)?;
         let rate_of = |currency: &str| rates.get(currency).copied().unwrap_or(1.0);
 
         // Open orders: the broker's list, plus ours it may not list yet.
@@ -410,6 +401,26 @@ impl Snapshot {
             .map(|(s, _)| s.clone())
             .collect()
     }
+}
+
+/// The last quote of each symbol, as the planner's floats.
+pub fn quote_prices(store: &Store) -> Result<HashMap<String, f64>, StoreError> {
+    Ok(store
+        .quotes()?
+        .into_iter()
+        .map(|q| (q.symbol, q.price.to_f64()))
+        .collect())
+}
+
+/// Native units per EUR by currency, EUR included (1), as the planner's floats.
+pub fn rates_per_eur(store: &Store) -> Result<HashMap<String, f64>, StoreError> {
+    let mut rates: HashMap<String, f64> = store
+        .fx_rates()?
+        .into_iter()
+        .map(|r| (r.currency().to_string(), r.per_eur().to_f64()))
+        .collect();
+    rates.insert("EUR".into(), 1.0);
+    Ok(rates)
 }
 
 /// An ISO local time as the ledger stores it, with or without fractional seconds.

@@ -19,6 +19,7 @@ use super::body::read_json;
 use super::error::ApiError;
 use super::settings;
 use super::upstreams;
+use crate::coordinator::snapshot::{quote_prices, rates_per_eur};
 use crate::coordinator::{RunView, RunnerError};
 use crate::store::{PlanRecord, Store, StoreError, TargetKind};
 
@@ -58,17 +59,8 @@ async fn portfolio(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Ap
             .into_iter()
             .map(|s| (s.symbol.clone(), s))
             .collect();
-        let quotes: HashMap<String, f64> = store
-            .quotes()?
-            .into_iter()
-            .map(|q| (q.symbol, q.price.to_f64()))
-            .collect();
-        let mut rates: HashMap<String, f64> = store
-            .fx_rates()?
-            .into_iter()
-            .map(|r| (r.currency().to_string(), r.per_eur().to_f64()))
-            .collect();
-        rates.insert("EUR".into(), 1.0);
+        let quotes = quote_prices(store)?;
+        let rates = rates_per_eur(store)?;
         let rate = |c: &str| rates.get(c).copied();
         let cash: Vec<Value> = store
             .cash_balances()?

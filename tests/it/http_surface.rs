@@ -1,8 +1,6 @@
 //! The HTTP surface around the routes: bearer authentication, request ids, `/metrics`, the
 //! access token's sources, and how the binary stops (SIGTERM, SIGINT, systemd notifications).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -23,7 +21,7 @@ use trading_planner::gateway::auth::{TOKEN_FILE_NAME, TokenOrigin, load_or_creat
 use trading_planner::store::Store;
 use trading_planner::upstream::current_request_id;
 
-use crate::cli::{clean_command, free_port};
+use crate::cli::{clean_command, free_port, http_with};
 use crate::fake_upstreams::{FakeKind, FakeUpstream};
 
 const TOKEN: &str = "secret";
@@ -453,29 +451,7 @@ fn request(
     token: Option<&str>,
     body: &str,
 ) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let authorization = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
-         {authorization}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
+    http_with(port, method, path, body, token)
 }
 
 /// The last connection to close checkpoints the WAL and deletes it: a WAL file left behind
