@@ -21,13 +21,31 @@ pub fn run_cli(args: &[&str]) -> Output {
 /// The binary without the test environment's `TRADING_PLANNER_*` variables (such as the oracle
 /// location), which the binary would read as configuration.
 pub fn clean_command() -> Command {
-    let mut command = Command::new(binary());
+    let mut command = match runner() {
+        Some((program, args)) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(binary());
+            command
+        }
+        None => Command::new(binary()),
+    };
     for (key, _) in std::env::vars() {
         if key.starts_with("TRADING_PLANNER_") {
             command.env_remove(key);
         }
     }
     command
+}
+
+/// The emulator that runs the binary when the tests were built for another architecture, from
+/// `TRADING_PLANNER_TEST_RUNNER` (e.g. `qemu-aarch64 -cpu cortex-a53`): without binfmt_misc a
+/// foreign binary cannot be executed directly, while the emulated test binary can still start
+/// the host's emulator, which then runs the binary under test.
+fn runner() -> Option<(String, Vec<String>)> {
+    let line = std::env::var("TRADING_PLANNER_TEST_RUNNER").ok()?;
+    let mut words = line.split_whitespace().map(str::to_owned);
+    let program = words.next()?;
+    Some((program, words.collect()))
 }
 
 /// Runs the binary and requires success.
