@@ -23,6 +23,20 @@ use crate::evaluator::run::{BatchOffsets, Beam, score_batch};
 use crate::evaluator::symbol_terms::{ScorerInputs, SymbolTerms};
 use crate::generator::exhaustive::{Constraints, ExhaustiveGenerator, ExhaustiveSettings};
 
+/// The running binary's size, architecture and build, printed with every bench: on the board
+/// the size is part of the budget, and figures from a debug build are not comparable.
+pub fn binary_summary() -> String {
+    let size = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map_or_else(|_| "unknown size".to_owned(), |m| format!("{} bytes", m.len()));
+    let build = if cfg!(debug_assertions) {
+        "debug build"
+    } else {
+        "optimized build"
+    };
+    format!("binary: {size}, {}, {build}", std::env::consts::ARCH)
+}
+
 #[derive(Clone, Debug)]
 pub struct EvaluateBench {
     pub positions: usize,
