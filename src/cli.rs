@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `evaluate`, `import`, `bench`.
+//! The command line: `serve` (the default), `evaluate`, `import`, `bench`, `shadow`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -59,6 +59,8 @@ pub enum Command {
     /// Measure performance.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Replay recorded requests (serve --record) against two base URLs and compare the answers.
+    Shadow(crate::shadow::replay::ShadowArgs),
 }
 
 #[derive(Debug, Default, Args)]
@@ -66,6 +68,29 @@ pub struct ServeArgs {
     /// Address to listen on [default: server.bind of the config, 127.0.0.1:8000].
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,
+    /// Record every request to the compatibility routes (/evaluator, /opportunity, /generator,
+    /// /coordinator, /planning, /gateway) as one JSON file in DIR, for `shadow` to replay.
+    /// Credentials are never written.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+    /// With --record: stop recording once DIR holds this many request files.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = gateway::record::DEFAULT_MAX_FILES,
+        requires = "record"
+    )]
+    pub record_max_files: u64,
+    /// With --record: stop recording before DIR's request files exceed this size (bytes, or
+    /// with a suffix: 500KiB, 64MiB, 1GiB).
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value = "64MiB",
+        value_parser = gateway::record::parse_size,
+        requires = "record"
+    )]
+    pub record_max_bytes: u64,
 }
 
 #[derive(Debug, Args)]
@@ -246,6 +271,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Generate(args)) => bench_generate(&args),
         Command::Bench(BenchCommand::Plan(args)) => bench_plan(&args),
         Command::Bench(BenchCommand::Load(args)) => bench_load(&args),
+        Command::Shadow(args) => Ok(crate::shadow::replay::run(&args)),
     }
 }
 
@@ -282,6 +308,15 @@ fn serve(mut config: Config, data_dir: &Path, args: ServeArgs) -> anyhow::Result
         println!("access token: {token} (saved in {})", path.display());
     }
     state.token = Some(token);
+    if let Some(dir) = &args.record {
+        let limits = gateway::record::RecordLimits {
+            max_files: args.record_max_files,
+            max_bytes: args.record_max_bytes,
+        };
+        let recorder = gateway::record::Recorder::start(dir, limits)
+            .with_context(|| format!("--record {}", dir.display()))?;
+        state.recorder = Some(Arc::new(recorder));
+    }
     let state = Arc::new(state);
     let syncer = Arc::new(
         Syncer::new(
@@ -550,6 +585,7 @@ fn import_metrics(
 }
 
 fn bench_evaluate(args: &BenchEvaluateArgs) -> anyhow::Result<ExitCode> {
+    eprintln!("{}", crate::bench::binary_summary());
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -585,6 +621,7 @@ fn bench_evaluate(args: &BenchEvaluateArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn bench_load(args: &BenchLoadArgs) -> anyhow::Result<ExitCode> {
+    eprintln!("{}", crate::bench::binary_summary());
     if args.clients == 0 || args.clients > 10_000 {
         bail!("--clients must be between 1 and 10000");
     }
@@ -621,6 +658,7 @@ fn bench_load(args: &BenchLoadArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn bench_plan(args: &BenchPlanArgs) -> anyhow::Result<ExitCode> {
+    eprintln!("{}", crate::bench::binary_summary());
     if args.depth == 0 || args.depth > crate::generator::exhaustive::MAX_DEPTH {
         bail!(
             "--depth must be between 1 and {}",
@@ -666,6 +704,7 @@ fn bench_plan(args: &BenchPlanArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn bench_generate(args: &BenchGenerateArgs) -> anyhow::Result<ExitCode> {
+    eprintln!("{}", crate::bench::binary_summary());
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

@@ -22,6 +22,7 @@ pub struct Config {
     pub sync: SyncConfig,
     pub auth: AuthConfig,
     pub planner: PlannerConfig,
+    pub migration: MigrationConfig,
 }
 
 /// Who may change state over HTTP.
@@ -334,6 +335,188 @@ impl StoreConfig {
     }
 }
 
+/// Running in front of the old Python services while migrating: per module, who answers the
+/// compatibility routes, whether the other side is asked too for comparison, and the fallback.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MigrationConfig {
+    pub gateway: MigrationModule,
+    pub coordinator: MigrationModule,
+    pub opportunity: MigrationModule,
+    pub generator: MigrationModule,
+    pub evaluator: MigrationModule,
+    pub planning: MigrationModule,
+}
+
+/// Who answers a module's compatibility routes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Primary {
+    /// This process; the Python service, when configured, is the fallback.
+    #[default]
+    Local,
+    /// The old Python service at `url`; the client gets its answer unchanged.
+    Python,
+}
+
+impl Primary {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Primary::Local => "local",
+            Primary::Python => "python",
+        }
+    }
+}
+
+/// One module's migration settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MigrationModule {
+    pub primary: Primary,
+    /// Also asks the side that is not primary, off the request path, and compares the answers.
+    #[serde(with = "on_off")]
+    pub shadow: bool,
+    /// Base URL of the module's old Python service; empty = none.
+    pub url: String,
+    /// Limit of one call to the Python service, and of one shadow computation.
+    pub timeout_secs: f64,
+    /// Consecutive failed calls to the Python service that open its circuit breaker.
+    pub breaker_failures: u32,
+    /// How long the open breaker refuses calls before it lets one probe through.
+    pub breaker_open_secs: f64,
+    /// Drill: the local module answers 500 without running, so the fallback can be tested.
+    pub fail_local: bool,
+}
+
+impl Default for MigrationModule {
+    fn default() -> Self {
+        MigrationModule {
+            primary: Primary::Local,
+            shadow: false,
+            url: String::new(),
+            timeout_secs: 30.0,
+            breaker_failures: 3,
+            breaker_open_secs: 30.0,
+            fail_local: false,
+        }
+    }
+}
+
+impl MigrationConfig {
+    /// The modules with their names, which are also their route prefixes.
+    pub fn modules(&self) -> [(&'static str, &MigrationModule); 6] {
+        [
+            ("gateway", &self.gateway),
+            ("coordinator", &self.coordinator),
+            ("opportunity", &self.opportunity),
+            ("generator", &self.generator),
+            ("evaluator", &self.evaluator),
+            ("planning", &self.planning),
+        ]
+    }
+
+    /// The module named `name`.
+    pub fn module(&self, name: &str) -> Option<&MigrationModule> {
+        self.modules()
+            .into_iter()
+            .find_map(|(n, m)| (n == name).then_some(m))
+    }
+}
+
+/// Port of each module's service in the old deployment, for error messages.
+fn old_port(module: &str) -> u16 {
+    match module {
+        "planning" => 8006,
+        "gateway" => 8007,
+        "opportunity" => 8008,
+        "generator" => 8009,
+        "evaluator" => 8010,
+        _ => 8011,
+    }
+}
+
+impl MigrationModule {
+    /// The base URL, or `None` when no Python service is configured.
+    pub fn base_url(&self) -> Option<&str> {
+        let url = self.url.trim_end_matches('/');
+        (!url.is_empty()).then_some(url)
+    }
+
+    fn validate(&self, name: &str) -> Result<(), ConfigError> {
+        let invalid = |reason: String| ConfigError::Invalid(format!("migration.{name}.{reason}"));
+        match self.base_url() {
+            Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                return Err(invalid(format!(
+                    "url {url:?} must start with http:// or https://"
+                )));
+            }
+            Some(_) => {}
+            None => {
+                let needs = if self.primary == Primary::Python {
+                    Some("primary: python")
+                } else if self.shadow {
+                    Some("shadow: on")
+                } else {
+                    None
+                };
+                if let Some(setting) = needs {
+                    return Err(invalid(format!(
+                        "url is empty, but {setting} needs the old Python {name} service's \
+                         base URL (the old deployment used http://127.0.0.1:{})",
+                        old_port(name)
+                    )));
+                }
+            }
+        }
+        for (key, value, least) in [
+            ("timeout_secs", self.timeout_secs, 0.001),
+            ("breaker_open_secs", self.breaker_open_secs, 0.0),
+        ] {
+            if !(value.is_finite() && value >= least && value <= 86_400.0) {
+                return Err(invalid(format!(
+                    "{key} must be between {least} and 86400 seconds, not {value}"
+                )));
+            }
+        }
+        if self.breaker_failures == 0 {
+            return Err(invalid("breaker_failures must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// `on`/`off` switches. YAML 1.2 (serde_yaml 0.9) reads `on` and `off` as strings, so both
+/// those words and the booleans `true`/`false` are accepted; they are written as `on`/`off`.
+mod on_off {
+    use serde::de::{self, Deserializer, Visitor};
+    use serde::ser::Serializer;
+
+    pub fn serialize<S: Serializer>(value: &bool, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(if *value { "on" } else { "off" })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+        struct OnOff;
+        impl Visitor<'_> for OnOff {
+            type Value = bool;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("on or off")
+            }
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<bool, E> {
+                Ok(value)
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<bool, E> {
+                match value.to_ascii_lowercase().as_str() {
+                    "on" | "true" => Ok(true),
+                    "off" | "false" => Ok(false),
+                    _ => Err(E::custom(format!("expected on or off, not {value:?}"))),
+                }
+            }
+        }
+        deserializer.deserialize_any(OnOff)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
@@ -448,6 +631,9 @@ impl Config {
             }
         }
         self.sync.market_minutes()?;
+        for (name, module) in self.migration.modules() {
+            module.validate(name)?;
+        }
         let p = &self.planner;
         if !matches!(p.generator.as_str(), "exhaustive" | "reference") {
             return Err(ConfigError::Invalid(format!(
@@ -666,6 +852,149 @@ mod tests {
                 "TRADING_PLANNER_SYNC__MARKET_OPEN_UTC",
                 "25:00",
                 "market_open_utc",
+            ),
+        ] {
+            let err = Config::load(None, env(&[(name, value)])).unwrap_err();
+            assert!(err.to_string().contains(expected), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn migration_defaults_are_local_without_shadow_or_url() {
+        let config = Config::default();
+        let mut names: Vec<&str> = Vec::new();
+        for (name, module) in config.migration.modules() {
+            assert_eq!(module.primary, Primary::Local, "{name}");
+            assert!(!module.shadow && !module.fail_local, "{name}");
+            assert_eq!(module.base_url(), None, "{name}");
+            assert_eq!(config.migration.module(name), Some(module));
+            names.push(name);
+        }
+        names.sort_unstable();
+        let mut local = crate::gateway::system::LOCAL_MODULES.to_vec();
+        local.sort_unstable();
+        assert_eq!(names, local, "one migration entry per local module");
+        assert_eq!(config.migration.module("scoring"), None);
+    }
+
+    #[test]
+    fn migration_switches_come_from_the_environment_as_words_or_booleans() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("TRADING_PLANNER_MIGRATION__EVALUATOR__PRIMARY", "python"),
+                ("TRADING_PLANNER_MIGRATION__EVALUATOR__SHADOW", "on"),
+                (
+                    "TRADING_PLANNER_MIGRATION__EVALUATOR__URL",
+                    "http://127.0.0.1:8010/",
+                ),
+                (
+                    "TRADING_PLANNER_MIGRATION__PLANNING__URL",
+                    "http://127.0.0.1:8006",
+                ),
+                ("TRADING_PLANNER_MIGRATION__PLANNING__SHADOW", "true"),
+                ("TRADING_PLANNER_MIGRATION__PLANNING__FAIL_LOCAL", "true"),
+                ("TRADING_PLANNER_MIGRATION__GENERATOR__SHADOW", "off"),
+            ]),
+        )
+        .unwrap();
+        let evaluator = &config.migration.evaluator;
+        assert_eq!(evaluator.primary, Primary::Python);
+        assert!(evaluator.shadow);
+        assert_eq!(evaluator.base_url(), Some("http://127.0.0.1:8010"));
+        let planning = &config.migration.planning;
+        assert_eq!(planning.primary, Primary::Local);
+        assert!(planning.shadow && planning.fail_local);
+        assert!(!config.migration.generator.shadow);
+    }
+
+    #[test]
+    fn migration_switches_read_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yaml");
+        std::fs::write(
+            &path,
+            "migration:\n  opportunity:\n    primary: python\n    shadow: on\n    \
+             url: http://127.0.0.1:8008\n  generator:\n    shadow: true\n    \
+             url: http://127.0.0.1:8009\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path), env(&[])).unwrap();
+        assert_eq!(config.migration.opportunity.primary, Primary::Python);
+        assert!(config.migration.opportunity.shadow);
+        assert!(config.migration.generator.shadow);
+        assert_eq!(config.migration.generator.primary, Primary::Local);
+        // Written back as the words the file uses.
+        let text = serde_yaml::to_string(&config.migration.generator).unwrap();
+        assert!(text.contains("shadow: on"), "{text}");
+    }
+
+    #[test]
+    fn python_primary_or_shadow_without_a_url_is_a_readable_error() {
+        for (key, value, needs) in [
+            ("PRIMARY", "python", "primary: python"),
+            ("SHADOW", "on", "shadow: on"),
+        ] {
+            let name = format!("TRADING_PLANNER_MIGRATION__EVALUATOR__{key}");
+            let err = Config::load(None, env(&[(&name, value)])).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("migration.evaluator.url is empty"), "{text}");
+            assert!(text.contains(needs), "{text}");
+            assert!(text.contains("http://127.0.0.1:8010"), "{text}");
+        }
+        let err = Config::load(
+            None,
+            env(&[("TRADING_PLANNER_MIGRATION__COORDINATOR__PRIMARY", "python")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("127.0.0.1:8011"), "{err}");
+        // Fallback alone needs no url: without one, the local answer stands.
+        assert!(
+            Config::load(
+                None,
+                env(&[("TRADING_PLANNER_MIGRATION__EVALUATOR__FAIL_LOCAL", "true")])
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn bad_migration_values_are_refused() {
+        for (name, value, expected) in [
+            (
+                "TRADING_PLANNER_MIGRATION__EVALUATOR__PRIMARY",
+                "pyhton",
+                "pyhton",
+            ),
+            (
+                "TRADING_PLANNER_MIGRATION__EVALUATOR__SHADOW",
+                "maybe",
+                "expected on or off",
+            ),
+            (
+                "TRADING_PLANNER_MIGRATION__EVALUATOR__URL",
+                "127.0.0.1:8010",
+                "migration.evaluator.url",
+            ),
+            (
+                "TRADING_PLANNER_MIGRATION__GATEWAY__TIMEOUT_SECS",
+                "0",
+                "migration.gateway.timeout_secs",
+            ),
+            (
+                "TRADING_PLANNER_MIGRATION__GATEWAY__BREAKER_FAILURES",
+                "0",
+                "migration.gateway.breaker_failures",
+            ),
+            (
+                "TRADING_PLANNER_MIGRATION__GATEWAY__BREAKER_OPEN_SECS",
+                "-1",
+                "migration.gateway.breaker_open_secs",
+            ),
+            (
+                "TRADING_PLANNER_MIGRATION__SCORING__PRIMARY",
+                "python",
+                "scoring",
             ),
         ] {
             let err = Config::load(None, env(&[(name, value)])).unwrap_err();

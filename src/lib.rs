@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod generator;
 pub mod opportunity;
 pub mod planning;
+pub mod shadow;
 pub mod store;
 pub mod sync;
 pub mod upstream;

@@ -28,7 +28,10 @@ use crate::generator::exhaustive::{Constraints, ExhaustiveGenerator, ExhaustiveS
 pub fn binary_summary() -> String {
     let size = std::env::current_exe()
         .and_then(std::fs::metadata)
-        .map_or_else(|_| "unknown size".to_owned(), |m| format!("{} bytes", m.len()));
+        .map_or_else(
+            |_| "unknown size".to_owned(),
+            |m| format!("{} bytes", m.len()),
+        );
     let build = if cfg!(debug_assertions) {
         "debug build"
     } else {

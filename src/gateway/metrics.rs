@@ -77,6 +77,23 @@ fn describe() {
         "planning_sequences_per_second",
         "Sequences evaluated per second by the last planning run"
     );
+    describe_counter!(
+        "shadow_requests_total",
+        "Shadow comparisons of compatibility requests (migration.<module>.shadow), by module \
+         and outcome: match, mismatch, error (the shadow side failed or timed out), skipped \
+         (every shadow slot busy, or the answer over server.max_body_bytes)"
+    );
+    describe_counter!(
+        "fallback_requests_total",
+        "Local 5xx answers (or fail_local drills) answered from the module's Python service \
+         instead, by module and outcome: ok, http_error (it answered 5xx too), timeout, \
+         connect_error, circuit_open"
+    );
+    describe_gauge!(
+        "migration_breaker_state",
+        "Circuit breaker of each module's Python service (migration.<module>.url): 0 closed, \
+         1 half-open, 2 open"
+    );
 }
 
 /// The layer that counts and times every request under its route template.
@@ -130,6 +147,12 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         metrics::gauge!("process_resident_memory_bytes").set(rss as f64);
     }
     metrics::gauge!("events_subscribers").set(state.events.subscriber_count() as f64);
+    for mode in super::migration::modes(&state.config.migration) {
+        if let Some(breaker) = mode.breaker {
+            metrics::gauge!("migration_breaker_state", "module" => mode.module)
+                .set(breaker_value(breaker));
+        }
+    }
     // Histograms are summed into their buckets only at upkeep; doing it here makes a scrape
     // see every sample recorded before it.
     handle.run_upkeep();

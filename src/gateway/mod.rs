@@ -12,13 +12,17 @@ pub mod generator;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
+pub mod migration;
 pub mod ndjson;
 pub mod opportunity;
 pub mod planning;
 pub mod proxy;
+pub mod record;
+pub mod remote;
 pub mod settings;
 pub mod sse;
 pub mod system;
+pub mod tee;
 pub mod upstreams;
 
 use std::net::SocketAddr;
@@ -54,6 +58,8 @@ pub struct AppState {
     pub token: Option<String>,
     /// When the process started serving, for uptime.
     pub started: std::time::Instant,
+    /// `serve --record DIR`: writes the requests to the compatibility routes; `None` when off.
+    pub recorder: Option<Arc<record::Recorder>>,
 }
 
 impl AppState {
@@ -82,6 +88,7 @@ impl AppState {
             runner,
             token: None,
             started: std::time::Instant::now(),
+            recorder: None,
         })
     }
 }
@@ -110,7 +117,15 @@ pub fn router(state: Arc<AppState>) -> Router {
                 axum::Json(serde_json::json!({ "detail": "Method Not Allowed" })),
             )
         })
-        .layer(TraceLayer::new_for_http());
+        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            migration::layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            record::record,
+        ));
     middleware::apply(routes, Arc::clone(&state)).with_state(state)
 }
 

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::AppState;
 use super::error::ApiError;
+use super::migration::{ModuleMode, modes};
 use crate::domain::BreakerState;
 use crate::store::{DataFreshness, Store, UpstreamStatus};
 use crate::sync::jobs::Job;
@@ -68,6 +69,8 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Readiness
 #[derive(Serialize)]
 pub struct UpstreamsAnswer {
     services: Vec<ServiceReport>,
+    /// Who answers each module's compatibility routes, and its Python service's breaker.
+    migration: Vec<ModuleMode>,
 }
 
 #[derive(Serialize)]
@@ -123,7 +126,11 @@ pub async fn upstreams(
             )
         })
         .collect();
-    Ok(Json(UpstreamsAnswer { services }))
+    let migration = modes(&state.config.migration);
+    Ok(Json(UpstreamsAnswer {
+        services,
+        migration,
+    }))
 }
 
 fn report(

@@ -210,10 +210,19 @@ class FakeService:
     name = "fake"
     # Switches besides the fault: name -> allowed values; the first is the default.
     option_choices = {}
+    # Request headers kept in the request log.
+    logged_headers = ("x-request-id", "idempotency-key")
 
     def __init__(self, options):
         self.state = FaultState(options)
         self.log = RequestLog()
+
+    @classmethod
+    def add_arguments(cls, parser):
+        """Command-line flags of this fake besides the common ones."""
+
+    def configure(self, args):
+        """Reads the flags of `add_arguments` once they are parsed."""
 
     def handle(self, request):
         raise NotImplementedError
@@ -276,7 +285,7 @@ class Handler(BaseHTTPRequestHandler):
             return
 
         headers = {}
-        for name in ("x-request-id", "idempotency-key"):
+        for name in service.logged_headers:
             value = self.headers.get(name)
             if value is not None:
                 headers[name] = value
@@ -405,10 +414,12 @@ def main(service_class, description):
     for name, choices in service_class.option_choices.items():
         parser.add_argument("--" + name.replace("_", "-"), dest=name, choices=choices,
                             default=choices[0])
+    service_class.add_arguments(parser)
     args = parser.parse_args()
 
     options = {name: getattr(args, name) for name in service_class.option_choices}
     service = service_class(options)
+    service.configure(args)
     service.state.update({"fault": args.fault, "delay_ms": args.delay_ms, "routes": args.route},
                          service_class.option_choices)
 

@@ -191,7 +191,14 @@ fn bench_prints_the_documented_line() {
     let (rate, tail) = rest.split_once(" seq/s ").unwrap();
     assert!(rate.parse::<f64>().unwrap() > 0.0);
     assert_eq!(tail.trim(), "(median of 3 runs)");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("peak RSS"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("peak RSS"), "{stderr}");
+    // The size of the binary under test, as the file system reports it.
+    let size = std::fs::metadata(binary()).unwrap().len();
+    assert!(
+        stderr.contains(&format!("binary: {size} bytes, {}", std::env::consts::ARCH)),
+        "{stderr}"
+    );
 }
 
 #[test]

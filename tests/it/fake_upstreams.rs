@@ -1,7 +1,8 @@
-//! Fakes of the Python services the binary calls over HTTP (tradernet and scoring), run as
-//! child processes from `tests/fake_upstreams/`, and the tests that hold them to their
-//! documented shapes and fault switches. Other tests start one with [`FakeUpstream::start`],
-//! point a client at [`FakeUpstream::url`] and flip faults with [`FakeUpstream::set_fault`].
+//! Fakes of the Python services the binary calls over HTTP (tradernet, scoring, and the old
+//! evaluator for shadow mode), run as child processes from `tests/fake_upstreams/`, and the
+//! tests that hold them to their documented shapes and fault switches. Other tests start one
+//! with [`FakeUpstream::start`], point a client at [`FakeUpstream::url`] and flip faults with
+//! [`FakeUpstream::set_fault`].
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -37,7 +38,8 @@ impl FakeKind {
 pub struct FakeUpstream {
     child: Child,
     port: u16,
-    kind: FakeKind,
+    /// The script, for messages.
+    script: &'static str,
 }
 
 impl FakeUpstream {
@@ -48,9 +50,15 @@ impl FakeUpstream {
 
     /// Starts the fake with extra command-line flags, e.g. `["--fault", "http500"]`.
     pub fn start_with(kind: FakeKind, args: &[&str]) -> FakeUpstream {
+        FakeUpstream::start_script(kind.script(), args)
+    }
+
+    /// Starts the fake of `tests/fake_upstreams/<script>` with extra command-line flags, e.g.
+    /// `fake_evaluator.py` with `["--answer", FILE]`.
+    pub fn start_script(name: &'static str, args: &[&str]) -> FakeUpstream {
         let script = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fake_upstreams")
-            .join(kind.script());
+            .join(name);
         let mut child = match Command::new("python3")
             .arg(&script)
             .args(["--port", "0"])
@@ -84,7 +92,7 @@ impl FakeUpstream {
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("{kind:?} fake printed no LISTENING line within {STARTUP_TIMEOUT:?}");
+                panic!("{name} printed no LISTENING line within {STARTUP_TIMEOUT:?}");
             }
         };
         let port = line
@@ -94,9 +102,13 @@ impl FakeUpstream {
         let Some(port) = port else {
             let _ = child.kill();
             let status = child.wait();
-            panic!("{kind:?} fake did not start (said {line:?}, exit {status:?})");
+            panic!("{name} did not start (said {line:?}, exit {status:?})");
         };
-        FakeUpstream { child, port, kind }
+        FakeUpstream {
+            child,
+            port,
+            script: name,
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -130,23 +142,23 @@ impl FakeUpstream {
     /// `trading_mode`, `connection`) and returns the switches now in force.
     pub fn control(&self, body: Value) -> Value {
         let (status, answer) = self.call("POST", "/_control", Some(&body));
-        assert_eq!(status, 200, "{:?} /_control {body}: {answer}", self.kind);
+        assert_eq!(status, 200, "{} /_control {body}: {answer}", self.script);
         answer
     }
 
     /// Every request received since the start or the last clear, oldest first.
     pub fn requests(&self) -> Vec<Value> {
         let (status, answer) = self.call("GET", "/_requests", None);
-        assert_eq!(status, 200, "{:?} /_requests: {answer}", self.kind);
+        assert_eq!(status, 200, "{} /_requests: {answer}", self.script);
         match answer {
             Value::Array(entries) => entries,
-            other => panic!("{:?} /_requests is not a list: {other}", self.kind),
+            other => panic!("{} /_requests is not a list: {other}", self.script),
         }
     }
 
     pub fn clear_requests(&self) {
         let (status, answer) = self.call("DELETE", "/_requests", None);
-        assert_eq!(status, 200, "{:?} DELETE /_requests: {answer}", self.kind);
+        assert_eq!(status, 200, "{} DELETE /_requests: {answer}", self.script);
     }
 
     /// One blocking HTTP/1.1 exchange on a fresh connection, so the helper works from plain
@@ -154,7 +166,7 @@ impl FakeUpstream {
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
         let payload = body.map(Value::to_string).unwrap_or_default();
         let mut stream = TcpStream::connect(("127.0.0.1", self.port))
-            .unwrap_or_else(|e| panic!("{:?} fake at {}: {e}", self.kind, self.url()));
+            .unwrap_or_else(|e| panic!("{} at {}: {e}", self.script, self.url()));
         stream.set_read_timeout(Some(CONTROL_TIMEOUT)).unwrap();
         stream.set_write_timeout(Some(CONTROL_TIMEOUT)).unwrap();
         let request = format!(
@@ -167,16 +179,16 @@ impl FakeUpstream {
         let mut raw = Vec::new();
         stream
             .read_to_end(&mut raw)
-            .unwrap_or_else(|e| panic!("{:?} {method} {path}: {e}", self.kind));
+            .unwrap_or_else(|e| panic!("{} {method} {path}: {e}", self.script));
         let text = String::from_utf8_lossy(&raw);
         let (head, body) = text
             .split_once("\r\n\r\n")
-            .unwrap_or_else(|| panic!("{:?} {method} {path}: no HTTP answer: {text}", self.kind));
+            .unwrap_or_else(|| panic!("{} {method} {path}: no HTTP answer: {text}", self.script));
         let status = head
             .split_whitespace()
             .nth(1)
             .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("{:?} {method} {path}: bad status line: {head}", self.kind));
+            .unwrap_or_else(|| panic!("{} {method} {path}: bad status line: {head}", self.script));
         let value = serde_json::from_str(body).unwrap_or(Value::String(body.to_string()));
         (status, value)
     }

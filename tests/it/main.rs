@@ -1,5 +1,6 @@
 //! Integration tests of trading-planner: one test binary, one module per concern.
 
+mod board;
 mod browser;
 mod cli;
 mod common;
@@ -20,6 +21,8 @@ mod pipeline_routes;
 mod planning_api;
 mod properties;
 mod server;
+mod shadow_cli;
+mod shadow_gateway;
 mod sync_faults;
 mod upstream_clients;
 mod worked_example;

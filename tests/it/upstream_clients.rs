@@ -645,6 +645,9 @@ async fn the_rate_limit_spaces_request_starts() {
     let mut config = config(&fake);
     config.min_interval_secs = 0.2;
     let client = tradernet(&config);
+    // The first call also connects, which under an emulator takes long enough to shrink the
+    // gap seen at the fake; only the calls after it are measured.
+    client.positions().await.unwrap();
     client.positions().await.unwrap();
     let (cash, orders) = tokio::join!(client.cash_balances(), client.pending_orders());
     cash.unwrap();
@@ -652,6 +655,7 @@ async fn the_rate_limit_spaces_request_starts() {
     let times: Vec<f64> = fake
         .requests()
         .iter()
+        .skip(1)
         .map(|r| r["received_at"].as_f64().unwrap())
         .collect();
     assert_eq!(times.len(), 3);
