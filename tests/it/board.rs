@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::cli::{binary, clean_command, free_port, http};
+use crate::cli::{binary, clean_command, free_port, http, http_with};
 use crate::server::wait_for;
 
 fn repo(path: &str) -> PathBuf {
@@ -281,11 +281,20 @@ fn the_board_profile_loads_and_serves_with_the_python_services_configured() {
         .stderr(stderr)
         .spawn()
         .unwrap();
-    let upstreams: Value = wait_for(std::time::Duration::from_secs(30), "the server", || {
-        let (status, body) = http(port, "GET", "/api/upstreams", "").ok()?;
-        (status == 200).then(|| serde_json::from_str(&body).unwrap())
+    wait_for(std::time::Duration::from_secs(30), "the server", || {
+        http(port, "GET", "/readyz", "")
+            .ok()
+            .filter(|(s, _)| *s == 200)
     });
-    let (_, gateway_status) = http(port, "GET", "/gateway/status", "").unwrap();
+    // Reads need the token, generated on first start; the dashboard's page does not.
+    let token = std::fs::read_to_string(dir.path().join("access-token")).unwrap();
+    let token = Some(token.trim());
+    assert_eq!(http(port, "GET", "/api/upstreams", "").unwrap().0, 401);
+    assert_eq!(http(port, "GET", "/", "").unwrap().0, 200);
+    let (status, body) = http_with(port, "GET", "/api/upstreams", "", token).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let upstreams: Value = serde_json::from_str(&body).unwrap();
+    let (_, gateway_status) = http_with(port, "GET", "/gateway/status", "", token).unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -303,8 +312,6 @@ fn the_board_profile_loads_and_serves_with_the_python_services_configured() {
     }
     let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
     assert!(!log.contains("panicked"), "{log}");
-    // The board starts in research mode with a generated token.
-    assert!(dir.path().join("access-token").exists());
 
     let board: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(repo("config/board.yaml")).unwrap()).unwrap();

@@ -45,3 +45,37 @@ fn the_dashboard_works_in_headless_chromium() {
     let log = server.stderr();
     assert!(!log.contains("panicked"), "{log}");
 }
+
+/// With `auth.open_reads` off (the board profile), the page asks for the token, and unlocking
+/// loads the portfolio and the plan without a reload.
+#[test]
+fn with_closed_reads_the_dashboard_asks_for_the_token_then_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(
+        dir.path(),
+        &[
+            ("TRADING_PLANNER_AUTH__TOKEN", TOKEN.into()),
+            ("TRADING_PLANNER_AUTH__OPEN_READS", "false".into()),
+        ],
+    );
+    let (status, started) = server.request("POST", "/api/plans", "", Some(TOKEN));
+    assert_eq!(status, 202, "{started}");
+    let run = format!("/api/runs/{}", started["run_id"]);
+    wait_for(Duration::from_secs(30), "the first plan", || {
+        let (_, body) = server.request("GET", &run, "", Some(TOKEN));
+        (body["state"] == "finished").then_some(())
+    });
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let driven = Command::new("python3")
+        .arg(root.join("tests/browser/drive_dashboard.py"))
+        .args(["--url", &format!("http://127.0.0.1:{}", server.port())])
+        .args(["--token", TOKEN, "--closed-reads"])
+        .arg("--out")
+        .arg(root.join("test-artifacts/dashboard"))
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&driven.stdout);
+    let stderr = String::from_utf8_lossy(&driven.stderr);
+    assert!(driven.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("dashboard: all checks passed"), "{stdout}");
+}

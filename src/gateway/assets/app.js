@@ -23,6 +23,8 @@ async function api(method, path, body) {
   let data = null;
   try { data = await response.json(); } catch (_) { data = null; }
   if (response.status === 401) {
+    // With auth.open_reads off, reads need the token too: say how to get in.
+    if (!token()) data = { detail: "the access token is needed to read: press Unlock" };
     sessionStorage.removeItem(TOKEN_KEY);
     applyAccess();
   }
@@ -49,7 +51,15 @@ function unlock() {
   if (value && value.trim()) {
     sessionStorage.setItem(TOKEN_KEY, value.trim());
     applyAccess();
+    // What was refused without the token (closed reads) is read again with it.
+    loadAll();
   }
+}
+
+function loadAll() {
+  showError("");
+  return Promise.all([loadPortfolio(), loadPlan(), loadHistory(), loadHealth(), loadSettings()])
+    .catch((e) => showError("Could not reach the planner: " + e.message));
 }
 
 // ---- portfolio ------------------------------------------------------------------------------
@@ -383,7 +393,6 @@ document.addEventListener("DOMContentLoaded", () => {
   $("settings-form").addEventListener("submit", saveSettings);
   applyAccess();
   listen();
-  Promise.all([loadPortfolio(), loadPlan(), loadHistory(), loadHealth(), loadSettings()])
-    .catch((e) => showError("Could not reach the planner: " + e.message));
+  loadAll();
   setInterval(() => { loadPortfolio(); loadHealth(); }, 60000);
 });
