@@ -37,16 +37,36 @@ pub fn clean_command() -> Command {
     command
 }
 
-/// The emulator that runs the binary when the tests were built for another architecture, from
-/// `TRADING_PLANNER_TEST_RUNNER` (e.g. `qemu-aarch64 -cpu cortex-a53`): without binfmt_misc a
-/// foreign binary cannot be executed directly, while the emulated test binary can still start
-/// the host's emulator, which then runs the binary under test.
+/// The emulator that runs the binary when the tests were built for another architecture:
+/// `TRADING_PLANNER_TEST_RUNNER` (e.g. `qemu-aarch64 -cpu cortex-a53`), or, for an aarch64
+/// build that the kernel cannot execute (no binfmt_misc), qemu for the board's core. The
+/// emulated test binary can still start the host's emulator, which then runs the binary.
 fn runner() -> Option<(String, Vec<String>)> {
-    let line = std::env::var("TRADING_PLANNER_TEST_RUNNER").ok()?;
-    let mut words = line.split_whitespace().map(str::to_owned);
-    let program = words.next()?;
-    Some((program, words.collect()))
+    static RUNNER: std::sync::OnceLock<Option<(String, Vec<String>)>> = std::sync::OnceLock::new();
+    RUNNER
+        .get_or_init(|| {
+            if let Ok(line) = std::env::var("TRADING_PLANNER_TEST_RUNNER") {
+                let mut words = line.split_whitespace().map(str::to_owned);
+                let program = words.next()?;
+                return Some((program, words.collect()));
+            }
+            // The kernel refuses the file: spawning fails with "Exec format error", or, when
+            // the test binary itself runs under qemu, the child exits 127 without a word.
+            let foreign = cfg!(target_arch = "aarch64")
+                && match Command::new(binary()).arg("--version").output() {
+                    Err(e) => e.raw_os_error() == Some(ENOEXEC),
+                    Ok(out) => out.status.code() == Some(127) && out.stdout.is_empty(),
+                };
+            foreign.then(|| {
+                let args = ["-cpu", "cortex-a53"].map(str::to_owned).to_vec();
+                ("qemu-aarch64".to_owned(), args)
+            })
+        })
+        .clone()
 }
+
+/// "Exec format error": the kernel knows no way to run the file.
+const ENOEXEC: i32 = 8;
 
 /// Runs the binary and requires success.
 pub fn run_cli_ok(args: &[&str]) -> Output {
