@@ -468,21 +468,31 @@ impl MigrationModule {
                 }
             }
         }
-        for (key, value, least) in [
-            ("timeout_secs", self.timeout_secs, 0.001),
-            ("breaker_open_secs", self.breaker_open_secs, 0.0),
-        ] {
-            if !(value.is_finite() && value >= least && value <= 86_400.0) {
-                return Err(invalid(format!(
-                    "{key} must be between {least} and 86400 seconds, not {value}"
-                )));
-            }
-        }
-        if self.breaker_failures == 0 {
-            return Err(invalid("breaker_failures must be at least 1".into()));
-        }
-        Ok(())
+        check_calls(
+            &[
+                ("timeout_secs", self.timeout_secs, 0.001),
+                ("breaker_open_secs", self.breaker_open_secs, 0.0),
+            ],
+            self.breaker_failures,
+        )
+        .map_err(invalid)
     }
+}
+
+/// The checks every remote service's settings share: durations in seconds between their least
+/// value and a day, and a breaker that opens after at least one failure.
+fn check_calls(seconds: &[(&str, f64, f64)], breaker_failures: u32) -> Result<(), String> {
+    for &(key, value, least) in seconds {
+        if !(value.is_finite() && value >= least && value <= 86_400.0) {
+            return Err(format!(
+                "{key} must be between {least} and 86400 seconds, not {value}"
+            ));
+        }
+    }
+    if breaker_failures == 0 {
+        return Err("breaker_failures must be at least 1".into());
+    }
+    Ok(())
 }
 
 /// `on`/`off` switches. YAML 1.2 (serde_yaml 0.9) reads `on` and `off` as strings, so both
@@ -682,21 +692,16 @@ impl ServiceConfig {
                 "url {url:?} must start with http:// or https://"
             )));
         }
-        for (key, value, least) in [
-            ("timeout_secs", self.timeout_secs, 0.001),
-            ("retry_backoff_secs", self.retry_backoff_secs, 0.0),
-            ("breaker_open_secs", self.breaker_open_secs, 0.0),
-            ("min_interval_secs", self.min_interval_secs, 0.0),
-        ] {
-            if !(value.is_finite() && value >= least && value <= 86_400.0) {
-                return Err(invalid(format!(
-                    "{key} must be between {least} and 86400 seconds, not {value}"
-                )));
-            }
-        }
-        if self.breaker_failures == 0 {
-            return Err(invalid("breaker_failures must be at least 1".into()));
-        }
+        check_calls(
+            &[
+                ("timeout_secs", self.timeout_secs, 0.001),
+                ("retry_backoff_secs", self.retry_backoff_secs, 0.0),
+                ("breaker_open_secs", self.breaker_open_secs, 0.0),
+                ("min_interval_secs", self.min_interval_secs, 0.0),
+            ],
+            self.breaker_failures,
+        )
+        .map_err(invalid)?;
         if self.retries > 10 {
             return Err(invalid("retries must be at most 10".into()));
         }

@@ -25,7 +25,6 @@ use std::sync::{Arc, LazyLock};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
@@ -334,11 +333,7 @@ async fn local_primary(
         return response;
     }
     let (parts, body) = response.into_parts();
-    let content_type = parts
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let content_type = remote::content_type(&parts.headers);
     let tee = {
         let call = Arc::clone(&call);
         Tee::new(call.limit(), move |body| {
@@ -492,11 +487,7 @@ async fn candidate_answer(call: &Call, candidate: Candidate) -> Result<Answer, S
         Candidate::Local(next) => {
             let response = call.run_local(next).await;
             let status = response.status().as_u16();
-            let content_type = response
-                .headers()
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            let content_type = remote::content_type(response.headers());
             let limit = call.limit();
             let body = Limited::new(response.into_body(), limit)
                 .collect()

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::routing::{any, get, post};
 use metrics_util::CompositeKey;
@@ -257,28 +258,38 @@ fn refused_url() -> String {
 
 const LOCAL_BODY: &str = r#"{"answer":1.5,"from":"local"}"#;
 
-/// The evaluator's routes answering [`LOCAL_BODY`] (or 500 for `/evaluator/broken`), behind the
-/// layer, with the evaluator's migration settings changed by `change`.
-fn app(change: impl FnOnce(&mut MigrationModule)) -> (tempfile::TempDir, Router) {
+/// `routes` behind the layer, on an empty store, with the default migration settings changed
+/// by `change`.
+fn behind_the_layer(
+    routes: Router<Arc<AppState>>,
+    change: impl FnOnce(&mut MigrationConfig),
+) -> (tempfile::TempDir, Router) {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
     let mut config = Config::default();
-    change(&mut config.migration.evaluator);
+    change(&mut config.migration);
     let state = Arc::new(AppState::new(config, store).unwrap());
-    let local = || async { ([(CONTENT_TYPE, "application/json")], LOCAL_BODY) };
-    let router = Router::new()
-        .route("/evaluator/evaluate", post(local))
-        .route("/evaluator/health", get(local))
-        .route(
-            "/evaluator/broken",
-            post(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "local failure") }),
-        )
+    let router = routes
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             layer,
         ))
         .with_state(state);
     (dir, router)
+}
+
+/// The evaluator's routes answering [`LOCAL_BODY`] (or 500 for `/evaluator/broken`), behind the
+/// layer, with the evaluator's migration settings changed by `change`.
+fn app(change: impl FnOnce(&mut MigrationModule)) -> (tempfile::TempDir, Router) {
+    let local = || async { ([(CONTENT_TYPE, "application/json")], LOCAL_BODY) };
+    let routes = Router::new()
+        .route("/evaluator/evaluate", post(local))
+        .route("/evaluator/health", get(local))
+        .route(
+            "/evaluator/broken",
+            post(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "local failure") }),
+        );
+    behind_the_layer(routes, |migration| change(&mut migration.evaluator))
 }
 
 async fn send(router: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
@@ -301,6 +312,26 @@ fn post_evaluate(path: &str) -> Request<Body> {
         .header("x-request-id", "req-migration-1")
         .body(Body::from(r#"{"sequences":[]}"#))
         .unwrap()
+}
+
+/// `POST /evaluator/evaluate` ([`post_evaluate`]) through `router`: the status and the body.
+async fn evaluate(router: &Router) -> (StatusCode, Vec<u8>) {
+    let (status, _, body) = send(router, post_evaluate("/evaluator/evaluate")).await;
+    (status, body)
+}
+
+/// Requires the local handler's answer: 200 with [`LOCAL_BODY`].
+fn assert_answered_locally((status, body): (StatusCode, Vec<u8>)) {
+    assert_eq!(
+        (status, body.as_slice()),
+        (StatusCode::OK, LOCAL_BODY.as_bytes())
+    );
+}
+
+/// The `detail` of a JSON error answer.
+fn detail(body: &[u8]) -> String {
+    let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+    body["detail"].as_str().unwrap().to_string()
 }
 
 fn python_answer() -> Response {
@@ -374,6 +405,14 @@ fn with_counts<F: Future<Output = ()>>(test: impl FnOnce(Rc<Counts>) -> F) {
 /// The shadow slots are one per process: tests that use them run one at a time.
 static SLOTS_IN_USE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// [`with_counts`] for a test that uses the shadow slots: it runs holding [`SLOTS_IN_USE`].
+fn with_shadow_slots<F: Future<Output = ()>>(test: impl FnOnce(Rc<Counts>) -> F) {
+    with_counts(|counts| async move {
+        let _slots = SLOTS_IN_USE.lock().await;
+        test(counts).await;
+    });
+}
+
 #[tokio::test]
 async fn python_primary_answers_with_the_service_bytes_and_sends_only_content_headers() {
     let python = FakePython::start(|| async { python_answer() }).await;
@@ -422,16 +461,14 @@ async fn python_primary_that_cannot_answer_is_a_clear_error_and_opens_its_breake
         m.breaker_failures = 2;
     });
     for _ in 0..2 {
-        let (status, _, body) = send(&router, post_evaluate("/evaluator/evaluate")).await;
+        let (status, body) = evaluate(&router).await;
         assert_eq!(status, StatusCode::BAD_GATEWAY);
-        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        let detail = body["detail"].as_str().unwrap();
+        let detail = detail(&body);
         assert!(detail.starts_with("evaluator is unreachable: "), "{detail}");
     }
-    let (status, _, body) = send(&router, post_evaluate("/evaluator/evaluate")).await;
+    let (status, body) = evaluate(&router).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let detail = body["detail"].as_str().unwrap();
+    let detail = detail(&body);
     assert!(
         detail.starts_with("evaluator is unavailable: circuit open after 2 failures"),
         "{detail}"
@@ -450,10 +487,9 @@ async fn python_primary_past_its_timeout_is_504() {
         m.url = python.url.clone();
         m.timeout_secs = 0.2;
     });
-    let (status, _, body) = send(&router, post_evaluate("/evaluator/evaluate")).await;
+    let (status, body) = evaluate(&router).await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
-    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(body["detail"], "evaluator did not answer within 0.2 s");
+    assert_eq!(detail(&body), "evaluator did not answer within 0.2 s");
 }
 
 #[test]
@@ -462,11 +498,7 @@ fn local_primary_falls_back_on_a_local_5xx_and_counts_it() {
         let python = FakePython::start(|| async { python_answer() }).await;
         let (_dir, router) = app(|m| m.url = python.url.clone());
         // A local success stays local, and Python hears nothing.
-        let (status, _, body) = send(&router, post_evaluate("/evaluator/evaluate")).await;
-        assert_eq!(
-            (status, body.as_slice()),
-            (StatusCode::OK, LOCAL_BODY.as_bytes())
-        );
+        assert_answered_locally(evaluate(&router).await);
         assert!(python.received().is_empty());
 
         let (status, _, body) = send(&router, post_evaluate("/evaluator/broken")).await;
@@ -484,10 +516,9 @@ fn a_failed_fallback_is_a_clear_error_naming_both_failures() {
             m.url = refused_url();
             m.fail_local = true;
         });
-        let (status, _, body) = send(&router, post_evaluate("/evaluator/evaluate")).await;
+        let (status, body) = evaluate(&router).await;
         assert_eq!(status, StatusCode::BAD_GATEWAY);
-        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        let detail = body["detail"].as_str().unwrap();
+        let detail = detail(&body);
         assert!(
             detail.starts_with(
                 "evaluator failed here (500) and its Python fallback could not answer: \
@@ -502,11 +533,10 @@ fn a_failed_fallback_is_a_clear_error_naming_both_failures() {
 #[tokio::test]
 async fn the_drill_without_a_url_answers_500_without_running_the_handler() {
     let (_dir, router) = app(|m| m.fail_local = true);
-    let (status, _, body) = send(&router, post_evaluate("/evaluator/evaluate")).await;
+    let (status, body) = evaluate(&router).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(
-        body["detail"],
+        detail(&body),
         "evaluator failed on purpose: migration.evaluator.fail_local is on (a fallback drill)"
     );
 }
@@ -514,22 +544,14 @@ async fn the_drill_without_a_url_answers_500_without_running_the_handler() {
 #[tokio::test]
 async fn a_write_that_failed_after_running_locally_is_not_repeated_in_python() {
     let python = FakePython::start(|| async { python_answer() }).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
-    let mut config = Config::default();
-    config.migration.planning.url = python.url.clone();
-    config.migration.planning.shadow = true;
-    let state = Arc::new(AppState::new(config, store).unwrap());
-    let router = Router::new()
-        .route(
-            "/planning/create",
-            post(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "half written") }),
-        )
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state),
-            layer,
-        ))
-        .with_state(state);
+    let routes = Router::new().route(
+        "/planning/create",
+        post(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "half written") }),
+    );
+    let (_dir, router) = behind_the_layer(routes, |migration| {
+        migration.planning.url = python.url.clone();
+        migration.planning.shadow = true;
+    });
     let (status, _, body) = send(&router, post_evaluate("/planning/create")).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body, b"half written");
@@ -539,8 +561,7 @@ async fn a_write_that_failed_after_running_locally_is_not_repeated_in_python() {
 
 #[test]
 fn local_primary_shadow_counts_match_mismatch_and_error_off_the_path() {
-    with_counts(|counts| async move {
-        let _slots = SLOTS_IN_USE.lock().await;
+    with_shadow_slots(|counts| async move {
         let same = FakePython::start(|| async {
             (
                 [(CONTENT_TYPE, "application/json")],
@@ -553,11 +574,7 @@ fn local_primary_shadow_counts_match_mismatch_and_error_off_the_path() {
             m.shadow = true;
             m.url = same.url.clone();
         });
-        let (status, _, body) = send(&router, post_evaluate("/evaluator/evaluate")).await;
-        assert_eq!(
-            (status, body.as_slice()),
-            (StatusCode::OK, LOCAL_BODY.as_bytes())
-        );
+        assert_answered_locally(evaluate(&router).await);
         counts.wait_for("shadow_requests_total", "match", 1).await;
         assert_eq!(
             same.received()[0].headers["x-request-id"],
@@ -569,8 +586,7 @@ fn local_primary_shadow_counts_match_mismatch_and_error_off_the_path() {
             m.shadow = true;
             m.url = different.url.clone();
         });
-        let (_, _, body) = send(&router, post_evaluate("/evaluator/evaluate")).await;
-        assert_eq!(body, LOCAL_BODY.as_bytes());
+        assert_answered_locally(evaluate(&router).await);
         counts
             .wait_for("shadow_requests_total", "mismatch", 1)
             .await;
@@ -579,11 +595,7 @@ fn local_primary_shadow_counts_match_mismatch_and_error_off_the_path() {
             m.shadow = true;
             m.url = refused_url();
         });
-        let (status, _, body) = send(&router, post_evaluate("/evaluator/evaluate")).await;
-        assert_eq!(
-            (status, body.as_slice()),
-            (StatusCode::OK, LOCAL_BODY.as_bytes())
-        );
+        assert_answered_locally(evaluate(&router).await);
         counts.wait_for("shadow_requests_total", "error", 1).await;
         assert_eq!(counts.total("shadow_requests_total", "match"), 1);
         assert_eq!(counts.total("shadow_requests_total", "mismatch"), 1);
@@ -592,8 +604,7 @@ fn local_primary_shadow_counts_match_mismatch_and_error_off_the_path() {
 
 #[test]
 fn python_primary_shadow_runs_the_local_module_after_answering() {
-    with_counts(|counts| async move {
-        let _slots = SLOTS_IN_USE.lock().await;
+    with_shadow_slots(|counts| async move {
         let python = FakePython::start(|| async {
             ([(CONTENT_TYPE, "application/json")], LOCAL_BODY).into_response()
         })
@@ -603,8 +614,7 @@ fn python_primary_shadow_runs_the_local_module_after_answering() {
             m.shadow = true;
             m.url = python.url.clone();
         });
-        let (_, _, body) = send(&router, post_evaluate("/evaluator/evaluate")).await;
-        assert_eq!(body, LOCAL_BODY.as_bytes());
+        assert_answered_locally(evaluate(&router).await);
         counts.wait_for("shadow_requests_total", "match", 1).await;
 
         // The drill makes the local side answer 500: a mismatch, and the client never sees it.
@@ -614,54 +624,58 @@ fn python_primary_shadow_runs_the_local_module_after_answering() {
             m.fail_local = true;
             m.url = python.url.clone();
         });
-        let (status, _, body) = send(&router, post_evaluate("/evaluator/evaluate")).await;
-        assert_eq!(
-            (status, body.as_slice()),
-            (StatusCode::OK, LOCAL_BODY.as_bytes())
-        );
+        assert_answered_locally(evaluate(&router).await);
         counts
             .wait_for("shadow_requests_total", "mismatch", 1)
             .await;
     });
 }
 
-/// A Python service that answers [`python_answer`] once `release` is notified.
-async fn held_python(release: &Arc<tokio::sync::Notify>) -> FakePython {
-    let gate = Arc::clone(release);
-    FakePython::start(move || {
+/// The evaluator's routes ([`app`]) shadowed by a Python service that answers
+/// [`python_answer`] only once `release` is notified.
+struct HeldShadow {
+    router: Router,
+    release: Arc<tokio::sync::Notify>,
+    _dir: tempfile::TempDir,
+    _python: FakePython,
+}
+
+/// [`HeldShadow`], the shadow given `timeout_secs`.
+async fn held_shadow(timeout_secs: f64) -> HeldShadow {
+    let release = Arc::new(tokio::sync::Notify::new());
+    let gate = Arc::clone(&release);
+    let python = FakePython::start(move || {
         let gate = Arc::clone(&gate);
         async move {
             gate.notified().await;
             python_answer()
         }
     })
-    .await
+    .await;
+    let (dir, router) = app(|m| {
+        m.shadow = true;
+        m.url = python.url.clone();
+        m.timeout_secs = timeout_secs;
+    });
+    HeldShadow {
+        router,
+        release,
+        _dir: dir,
+        _python: python,
+    }
 }
 
 #[test]
 fn shadow_work_never_holds_the_answer() {
-    with_counts(|counts| async move {
-        let _slots = SLOTS_IN_USE.lock().await;
-        let release = Arc::new(tokio::sync::Notify::new());
-        let python = held_python(&release).await;
-        let (_dir, router) = app(|m| {
-            m.shadow = true;
-            m.url = python.url.clone();
-            m.timeout_secs = 60.0;
-        });
+    with_shadow_slots(|counts| async move {
+        let held = held_shadow(60.0).await;
         // The Python side answers only after the client has its answer.
-        let (status, _, body) = tokio::time::timeout(
-            Duration::from_secs(5),
-            send(&router, post_evaluate("/evaluator/evaluate")),
-        )
-        .await
-        .expect("the answer does not wait for the shadow");
-        assert_eq!(
-            (status, body.as_slice()),
-            (StatusCode::OK, LOCAL_BODY.as_bytes())
-        );
+        let answer = tokio::time::timeout(Duration::from_secs(5), evaluate(&held.router))
+            .await
+            .expect("the answer does not wait for the shadow");
+        assert_answered_locally(answer);
         assert_eq!(counts.total("shadow_requests_total", "mismatch"), 0);
-        release.notify_one();
+        held.release.notify_one();
         counts
             .wait_for("shadow_requests_total", "mismatch", 1)
             .await;
@@ -670,30 +684,18 @@ fn shadow_work_never_holds_the_answer() {
 
 #[test]
 fn a_shadow_past_its_timeout_counts_as_an_error() {
-    with_counts(|counts| async move {
-        let _slots = SLOTS_IN_USE.lock().await;
-        let release = Arc::new(tokio::sync::Notify::new());
-        let python = held_python(&release).await;
-        let (_dir, router) = app(|m| {
-            m.shadow = true;
-            m.url = python.url.clone();
-            m.timeout_secs = 0.3;
-        });
-        let (status, _, body) = send(&router, post_evaluate("/evaluator/evaluate")).await;
-        assert_eq!(
-            (status, body.as_slice()),
-            (StatusCode::OK, LOCAL_BODY.as_bytes())
-        );
+    with_shadow_slots(|counts| async move {
+        let held = held_shadow(0.3).await;
+        assert_answered_locally(evaluate(&held.router).await);
         counts.wait_for("shadow_requests_total", "error", 1).await;
-        release.notify_one();
+        held.release.notify_one();
         assert_eq!(counts.total("shadow_requests_total", "mismatch"), 0);
     });
 }
 
 #[test]
 fn busy_shadow_slots_skip_the_comparison_and_count_it() {
-    with_counts(|counts| async move {
-        let _slots = SLOTS_IN_USE.lock().await;
+    with_shadow_slots(|counts| async move {
         let python = FakePython::start(|| async { python_answer() }).await;
         let (_dir, router) = app(|m| {
             m.shadow = true;
@@ -702,11 +704,7 @@ fn busy_shadow_slots_skip_the_comparison_and_count_it() {
         let held = SHADOW_SLOTS
             .try_acquire_many(SHADOW_CONCURRENCY as u32)
             .expect("no shadow in flight");
-        let (status, _, body) = send(&router, post_evaluate("/evaluator/evaluate")).await;
-        assert_eq!(
-            (status, body.as_slice()),
-            (StatusCode::OK, LOCAL_BODY.as_bytes())
-        );
+        assert_answered_locally(evaluate(&router).await);
         assert_eq!(counts.total("shadow_requests_total", "skipped"), 1);
         drop(held);
         tokio::time::sleep(Duration::from_millis(100)).await;

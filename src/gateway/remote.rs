@@ -256,13 +256,7 @@ impl Remote {
     }
 
     fn count(&self, route: &'static str, outcome: &'static str) {
-        metrics::counter!(
-            "upstream_requests_total",
-            "service" => self.name,
-            "route" => route,
-            "outcome" => outcome
-        )
-        .increment(1);
+        crate::upstream::count_request(self.name, route, outcome);
     }
 
     fn refusal(&self) -> String {
@@ -382,11 +376,7 @@ impl Sent {
     }
 
     pub fn content_type(&self) -> Option<String> {
-        self.response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
+        content_type(self.response.headers())
     }
 
     /// The answer for the client: the service's status, the headers of [`ANSWER_HEADERS`] and
@@ -497,6 +487,15 @@ pub fn breaker_name(state: BreakerState) -> &'static str {
         BreakerState::Open => "open",
         BreakerState::HalfOpen => "half_open",
     }
+}
+
+/// The `Content-Type` of an answer (or request) with `headers`; `None` when it has none or
+/// one that is not visible ASCII.
+pub fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// The HTTP client every forwarded request shares (one connection pool); each request sets

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::Args;
 use indexmap::IndexMap;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 
 use super::compare::{
@@ -203,16 +203,32 @@ pub fn target_url(base: &reqwest::Url, path: &str) -> Result<reqwest::Url, Strin
     reqwest::Url::parse(&joined).map_err(|e| format!("{joined}: {e}"))
 }
 
-/// How the requests of one route (method and path without query) went.
-#[derive(Debug, Default, Serialize)]
-pub struct RouteReport {
-    pub route: String,
+/// How many requests were replayed and how they went: the columns of the report's table.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Counts {
     pub requests: u64,
     pub matches: u64,
     /// Requests whose answers differ.
     pub differences: u64,
     /// Requests that could not be compared: a target did not answer, or refused the token.
     pub errors: u64,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Counts) {
+        self.requests += other.requests;
+        self.matches += other.matches;
+        self.differences += other.differences;
+        self.errors += other.errors;
+    }
+}
+
+/// How the requests of one route (method and path without query) went.
+#[derive(Debug, Default, Serialize)]
+pub struct RouteReport {
+    pub route: String,
+    #[serde(flatten)]
+    pub counts: Counts,
     /// The first differences, with the request file they came from.
     pub first_differences: Vec<ShownDifference>,
     pub first_errors: Vec<ShownError>,
@@ -236,10 +252,9 @@ pub struct ShownError {
 pub struct Report {
     pub primary: String,
     pub candidate: String,
-    pub requests: u64,
-    pub matches: u64,
-    pub differences: u64,
-    pub errors: u64,
+    /// Over all routes.
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Files not replayed (routes that execute trades).
     pub skipped: Vec<String>,
     /// Set when the replay stopped early because a target could not be reached at all.
@@ -249,7 +264,7 @@ pub struct Report {
 
 impl Report {
     pub fn all_match(&self) -> bool {
-        self.differences == 0 && self.errors == 0 && self.aborted.is_none()
+        self.counts.differences == 0 && self.counts.errors == 0 && self.aborted.is_none()
     }
 }
 
@@ -302,10 +317,7 @@ pub fn replay(plan: &Plan, show: usize, quiet: bool) -> anyhow::Result<Report> {
     let mut report = Report {
         primary: plan.primary.to_string(),
         candidate: plan.candidate.to_string(),
-        requests: 0,
-        matches: 0,
-        differences: 0,
-        errors: 0,
+        counts: Counts::default(),
         skipped: Vec::new(),
         aborted: None,
         routes: Vec::new(),
@@ -327,8 +339,7 @@ pub fn replay(plan: &Plan, show: usize, quiet: bool) -> anyhow::Result<Report> {
             route,
             ..RouteReport::default()
         });
-        stats.requests += 1;
-        report.requests += 1;
+        stats.counts.requests += 1;
         let request_id = format!("shadow-{}", file.trim_end_matches(".json"));
         let (primary, candidate) = runtime.block_on(async {
             tokio::join!(
@@ -385,11 +396,9 @@ pub fn replay(plan: &Plan, show: usize, quiet: bool) -> anyhow::Result<Report> {
             (Ok(primary), Ok(candidate)) if failures.is_empty() => {
                 let found = compare_answers(&primary, &candidate, &plan.options);
                 if found.is_empty() {
-                    stats.matches += 1;
-                    report.matches += 1;
+                    stats.counts.matches += 1;
                 } else {
-                    stats.differences += 1;
-                    report.differences += 1;
+                    stats.counts.differences += 1;
                     let room = show.saturating_sub(stats.first_differences.len());
                     stats
                         .first_differences
@@ -405,8 +414,7 @@ pub fn replay(plan: &Plan, show: usize, quiet: bool) -> anyhow::Result<Report> {
                 }
             }
             _ => {
-                stats.errors += 1;
-                report.errors += 1;
+                stats.counts.errors += 1;
                 if stats.first_errors.len() < show {
                     stats.first_errors.push(ShownError {
                         file: file.clone(),
@@ -420,6 +428,9 @@ pub fn replay(plan: &Plan, show: usize, quiet: bool) -> anyhow::Result<Report> {
         }
     }
     bar.finish_and_clear();
+    for stats in routes.values() {
+        report.counts += stats.counts;
+    }
     report.routes = routes.into_values().collect();
     Ok(report)
 }
@@ -485,11 +496,7 @@ async fn send(
         .await
         .map_err(|e| describe(&e))?;
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let content_type = crate::gateway::remote::content_type(response.headers());
     let body = response.bytes().await.map_err(|e| describe(&e))?.to_vec();
     Ok(Answer {
         status,
@@ -530,7 +537,7 @@ pub fn print_table(out: &mut impl Write, report: &Report, dir: &Path) -> std::io
     writeln!(
         out,
         "Replayed {} requests from {}",
-        report.requests,
+        report.counts.requests,
         dir.display()
     )?;
     writeln!(out, "  primary:   {}", report.primary)?;
@@ -548,37 +555,25 @@ pub fn print_table(out: &mut impl Write, report: &Report, dir: &Path) -> std::io
         "{:<width$}  {:>8}  {:>7}  {:>11}  {:>6}",
         "route", "requests", "matches", "differences", "errors"
     )?;
-    let row = |out: &mut dyn Write, name: &str, r: [u64; 4]| {
+    let row = |out: &mut dyn Write, name: &str, c: &Counts| {
         writeln!(
             out,
             "{name:<width$}  {:>8}  {:>7}  {:>11}  {:>6}",
-            r[0], r[1], r[2], r[3]
+            c.requests, c.matches, c.differences, c.errors
         )
     };
     for r in &report.routes {
-        row(
-            out,
-            &r.route,
-            [r.requests, r.matches, r.differences, r.errors],
-        )?;
+        row(out, &r.route, &r.counts)?;
     }
-    row(
-        out,
-        "all routes",
-        [
-            report.requests,
-            report.matches,
-            report.differences,
-            report.errors,
-        ],
-    )?;
+    row(out, "all routes", &report.counts)?;
     for r in &report.routes {
-        if r.differences > 0 {
+        let c = &r.counts;
+        if c.differences > 0 {
             writeln!(out)?;
             writeln!(
                 out,
                 "Drift in {}: {} of {} requests differ",
-                r.route, r.differences, r.requests
+                r.route, c.differences, c.requests
             )?;
             for shown in &r.first_differences {
                 let d = &shown.difference;
@@ -587,12 +582,12 @@ pub fn print_table(out: &mut impl Write, report: &Report, dir: &Path) -> std::io
                 writeln!(out, "      candidate: {}", d.candidate)?;
             }
         }
-        if r.errors > 0 {
+        if c.errors > 0 {
             writeln!(out)?;
             writeln!(
                 out,
                 "Errors in {}: {} of {} requests could not be compared",
-                r.route, r.errors, r.requests
+                r.route, c.errors, c.requests
             )?;
             for shown in &r.first_errors {
                 writeln!(out, "  {}  {}", shown.file, shown.error)?;
@@ -610,14 +605,14 @@ pub fn print_table(out: &mut impl Write, report: &Report, dir: &Path) -> std::io
     }
     writeln!(out)?;
     if report.all_match() {
-        writeln!(out, "All {} answers match.", report.matches)
+        writeln!(out, "All {} answers match.", report.counts.matches)
     } else {
         writeln!(
             out,
             "{} of {} requests differ, {} errors{}.",
-            report.differences,
-            report.requests,
-            report.errors,
+            report.counts.differences,
+            report.counts.requests,
+            report.counts.errors,
             if report.aborted.is_some() {
                 "; the replay stopped early"
             } else {

@@ -150,19 +150,23 @@ fn the_table_shows_every_route_then_the_drift() {
     let report = Report {
         primary: "http://p/".into(),
         candidate: "http://c/".into(),
-        requests: 3,
-        matches: 1,
-        differences: 1,
-        errors: 1,
+        counts: Counts {
+            requests: 3,
+            matches: 1,
+            differences: 1,
+            errors: 1,
+        },
         skipped: vec!["000009-post-gateway-trading-cycle.json".into()],
         aborted: None,
         routes: vec![
             RouteReport {
                 route: "POST /evaluator/evaluate".into(),
-                requests: 2,
-                matches: 1,
-                differences: 1,
-                errors: 0,
+                counts: Counts {
+                    requests: 2,
+                    matches: 1,
+                    differences: 1,
+                    errors: 0,
+                },
                 first_differences: vec![ShownDifference {
                     file: "000002-post-evaluator-evaluate.json".into(),
                     difference: Difference {
@@ -175,8 +179,11 @@ fn the_table_shows_every_route_then_the_drift() {
             },
             RouteReport {
                 route: "GET /planning/plans".into(),
-                requests: 1,
-                errors: 1,
+                counts: Counts {
+                    requests: 1,
+                    errors: 1,
+                    ..Counts::default()
+                },
                 first_errors: vec![ShownError {
                     file: "000003-get-planning-plans.json".into(),
                     error: "candidate: timed out".into(),

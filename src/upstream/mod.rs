@@ -88,6 +88,17 @@ pub fn describe_metrics() {
     );
 }
 
+/// Counts one logical call to `service` in `upstream_requests_total`.
+pub fn count_request(service: &'static str, route: &'static str, outcome: &'static str) {
+    metrics::counter!(
+        "upstream_requests_total",
+        "service" => service,
+        "route" => route,
+        "outcome" => outcome
+    )
+    .increment(1);
+}
+
 /// Makes ring the process's TLS crypto provider; reqwest is built without one. Calling it again
 /// does nothing.
 pub fn install_crypto_provider() {

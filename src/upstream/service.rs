@@ -391,13 +391,7 @@ impl Service {
     }
 
     fn count(&self, route: &'static str, outcome: &'static str) {
-        metrics::counter!(
-            "upstream_requests_total",
-            "service" => self.name,
-            "route" => route,
-            "outcome" => outcome
-        )
-        .increment(1);
+        super::count_request(self.name, route, outcome);
     }
 
     fn history(&self) -> MutexGuard<'_, History> {

@@ -277,7 +277,8 @@ def main():
         browser.wait_for(
             f"document.getElementById('plan-meta').textContent !== {json.dumps(before)}"
             " && document.getElementById('plan-now').disabled === false",
-            "a new plan")
+            # A whole planning run of the debug build: generous on a loaded machine.
+            "a new plan", timeout=90.0)
         progress = browser.evaluate("window.__progress")
         if not any("sequences" in p for p in progress):
             fail(f"no progress update was shown: {progress}")

@@ -8,8 +8,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::cli::{binary, clean_command, free_port, http, http_with};
-use crate::server::wait_for;
+use crate::cli::{binary, http, http_with};
+use crate::server::{ServerProcess, wait_for};
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -271,16 +271,10 @@ fn install_refuses_missing_files_and_unknown_arguments() {
 #[test]
 fn the_board_profile_loads_and_serves_with_the_python_services_configured() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
-    let mut child = clean_command()
-        .args(["--config", repo("config/board.yaml").to_str().unwrap()])
-        .args(["--data-dir", dir.path().to_str().unwrap()])
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(std::process::Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
+    let board = repo("config/board.yaml");
+    let mut server =
+        ServerProcess::start_with(dir.path(), &[], &["--config", board.to_str().unwrap()]);
+    let port = server.port();
     wait_for(std::time::Duration::from_secs(30), "the server", || {
         http(port, "GET", "/readyz", "")
             .ok()
@@ -295,8 +289,7 @@ fn the_board_profile_loads_and_serves_with_the_python_services_configured() {
     assert_eq!(status, 200, "{body}");
     let upstreams: Value = serde_json::from_str(&body).unwrap();
     let (_, gateway_status) = http_with(port, "GET", "/gateway/status", "", token).unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    server.kill();
 
     // The planner's own clients, with the board's URLs.
     let text = upstreams.to_string();
@@ -310,7 +303,7 @@ fn the_board_profile_loads_and_serves_with_the_python_services_configured() {
             "{name} not in {gateway_status}"
         );
     }
-    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    let log = server.stderr();
     assert!(!log.contains("panicked"), "{log}");
 
     let board: serde_yaml::Value =

@@ -2,7 +2,7 @@
 //! protocol by `tests/browser/drive_dashboard.py` against the binary serving the demo data.
 //! Screenshots at phone and desktop widths go to `test-artifacts/dashboard/`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -21,20 +21,7 @@ fn the_dashboard_works_in_headless_chromium() {
         (server.get(&run).1["state"] == "finished").then_some(())
     });
 
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = root.join("test-artifacts/dashboard");
-    let driven = Command::new("python3")
-        .arg(root.join("tests/browser/drive_dashboard.py"))
-        .args(["--url", &format!("http://127.0.0.1:{}", server.port())])
-        .args(["--token", TOKEN])
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&driven.stdout);
-    let stderr = String::from_utf8_lossy(&driven.stderr);
-    assert!(driven.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("dashboard: all checks passed"), "{stdout}");
+    let out = drive_dashboard(&server, &[]);
     for shot in [
         "dashboard-phone.png",
         "dashboard-desktop-read-only.png",
@@ -65,17 +52,26 @@ fn with_closed_reads_the_dashboard_asks_for_the_token_then_loads() {
         let (_, body) = server.request("GET", &run, "", Some(TOKEN));
         (body["state"] == "finished").then_some(())
     });
+    drive_dashboard(&server, &["--closed-reads"]);
+}
+
+/// Runs `tests/browser/drive_dashboard.py` against `server` with the token and `args`, and
+/// requires every check of it to pass; returns the directory of its screenshots.
+fn drive_dashboard(server: &ServerProcess, args: &[&str]) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = root.join("test-artifacts/dashboard");
     let driven = Command::new("python3")
         .arg(root.join("tests/browser/drive_dashboard.py"))
         .args(["--url", &format!("http://127.0.0.1:{}", server.port())])
-        .args(["--token", TOKEN, "--closed-reads"])
+        .args(["--token", TOKEN])
+        .args(args)
         .arg("--out")
-        .arg(root.join("test-artifacts/dashboard"))
+        .arg(&out)
         .output()
         .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&driven.stdout);
     let stderr = String::from_utf8_lossy(&driven.stderr);
     assert!(driven.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("dashboard: all checks passed"), "{stdout}");
+    out
 }

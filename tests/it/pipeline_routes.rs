@@ -9,19 +9,25 @@ use trading_planner::config::Config;
 
 use crate::common::{self, with};
 
-fn identify_request() -> Value {
-    json!({
-        "portfolio_context": {"positions": {"AAA": 2500.0, "BBB": 2000.0}, "total_value": 10000.0},
-        "positions": [
-            {"symbol": "AAA", "quantity": 50, "avg_price": 40.0, "market_value_eur": 2500.0, "unrealized_pnl_pct": 0.25},
-            {"symbol": "BBB", "quantity": 100, "avg_price": 30.0, "market_value_eur": 2000.0, "unrealized_pnl_pct": -0.33}],
-        "securities": [
-            {"symbol": "AAA", "name": "Alpha", "isin": "XX0000000001"},
-            {"symbol": "BBB", "name": "Beta", "isin": "XX0000000002"}],
-        "available_cash": 1000.0,
-        "target_weights": {"AAA": 0.15, "BBB": 0.30},
-        "current_prices": {"AAA": 50.0, "BBB": 20.0}
-    })
+/// A weight-path request to `POST /opportunity/identify`: its answer does not depend on the
+/// database. Raw text, so its maps keep the order written here (`target_weights` not sorted)
+/// where the text is sent as it is.
+pub const IDENTIFY: &str = r#"{
+    "portfolio_context": {"positions": {"AAA": 2500.0, "BBB": 2000.0}, "total_value": 10000.0},
+    "positions": [
+        {"symbol": "AAA", "quantity": 50, "avg_price": 40.0, "market_value_eur": 2500.0, "unrealized_pnl_pct": 0.25},
+        {"symbol": "BBB", "quantity": 100, "avg_price": 30.0, "market_value_eur": 2000.0, "unrealized_pnl_pct": -0.33}],
+    "securities": [
+        {"symbol": "AAA", "name": "Alpha", "isin": "XX0000000001"},
+        {"symbol": "BBB", "name": "Beta", "isin": "XX0000000002"}],
+    "available_cash": 1000.0,
+    "target_weights": {"BBB": 0.30, "AAA": 0.15},
+    "current_prices": {"AAA": 50.0, "BBB": 20.0}
+}"#;
+
+/// [`IDENTIFY`] as a JSON value (its maps sorted by key).
+pub fn identify_request() -> Value {
+    serde_json::from_str(IDENTIFY).unwrap()
 }
 
 fn action(side: &str, symbol: &str, quantity: i64, price: f64, priority: f64) -> Value {
@@ -30,7 +36,8 @@ fn action(side: &str, symbol: &str, quantity: i64, price: f64, priority: f64) ->
            "reason": "test", "tags": []})
 }
 
-fn generate_request() -> Value {
+/// A request to `POST /generator/generate`: two sells, three buys.
+pub fn generate_request() -> Value {
     json!({
         "opportunities": {
             "rebalance_sells": [action("SELL", "AAA", 20, 50.0, 10.0), action("SELL", "CCC", 4, 100.0, 5.0)],

@@ -18,13 +18,25 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `serve` on `data_dir` with `env` and waits until `/healthz` answers.
     pub fn start(data_dir: &Path, env: &[(&str, String)]) -> ServerProcess {
-        let server = ServerProcess::spawn(data_dir, env);
+        ServerProcess::start_with(data_dir, env, &[])
+    }
+
+    /// [`ServerProcess::start`] with `args` after `serve`'s own: more flags of `serve` (such as
+    /// `--record DIR`) or global ones (such as `--config FILE`).
+    pub fn start_with(data_dir: &Path, env: &[(&str, String)], args: &[&str]) -> ServerProcess {
+        let server = ServerProcess::spawn_with(data_dir, env, args);
         server.wait_until_up(Duration::from_secs(30));
         server
     }
 
     /// Starts `serve` without waiting for it.
     pub fn spawn(data_dir: &Path, env: &[(&str, String)]) -> ServerProcess {
+        ServerProcess::spawn_with(data_dir, env, &[])
+    }
+
+    /// [`ServerProcess::spawn`] with `args` after `serve`'s own, as in
+    /// [`ServerProcess::start_with`].
+    pub fn spawn_with(data_dir: &Path, env: &[(&str, String)], args: &[&str]) -> ServerProcess {
         let port = free_port();
         let stderr_path = data_dir.join(format!("server-{port}.log"));
         let stderr = std::fs::File::create(&stderr_path).unwrap();
@@ -37,6 +49,7 @@ impl ServerProcess {
                 "--data-dir",
                 data_dir.to_str().unwrap(),
             ])
+            .args(args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(stderr);

@@ -2,113 +2,35 @@
 //! compatibility routes, `shadow` replays them against two running instances and reports what
 //! differs.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use trading_planner::shadow::request::{RecordedRequest, request_files};
 
-use crate::cli::{clean_command, free_port, http, http_with, run_cli, run_cli_ok};
+use crate::cli::{free_port, http, http_with, run_cli, run_cli_ok};
 use crate::common;
+use crate::pipeline_routes::{IDENTIFY, generate_request, identify_request};
 use crate::server::{ServerProcess, wait_for};
 
 const TOKEN: &str = "shadow-test-token";
 
-/// `serve --record DIR` with extra flags, on a free port; killed on drop.
-struct RecordingServer {
-    child: Child,
-    port: u16,
-    log: PathBuf,
+/// `serve` with the token and `record_flags` (`--record DIR` and its bounds).
+fn recording_server(data_dir: &Path, record_flags: &[&str]) -> ServerProcess {
+    std::fs::create_dir_all(data_dir).unwrap();
+    let server = ServerProcess::spawn_with(
+        data_dir,
+        &[("TRADING_PLANNER_AUTH__TOKEN", TOKEN.to_string())],
+        record_flags,
+    );
+    server.wait_until_up(Duration::from_secs(60));
+    server
 }
 
-impl RecordingServer {
-    fn start(data_dir: &Path, record_flags: &[&str]) -> RecordingServer {
-        let port = free_port();
-        let log = data_dir.join(format!("recording-{port}.log"));
-        std::fs::create_dir_all(data_dir).unwrap();
-        let mut command = clean_command();
-        command
-            .args([
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-                data_dir.to_str().unwrap(),
-            ])
-            .args(record_flags)
-            .env("TRADING_PLANNER_AUTH__TOKEN", TOKEN)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap());
-        let server = RecordingServer {
-            child: command.spawn().unwrap(),
-            port,
-            log,
-        };
-        let started = Instant::now();
-        while http(port, "GET", "/healthz", "").is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the recording server did not start:\n{}",
-                server.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn send(&self, method: &str, path: &str, body: &str) -> (u16, String) {
-        http_with(self.port, method, path, body, Some(TOKEN)).unwrap()
-    }
-}
-
-impl Drop for RecordingServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn action(side: &str, symbol: &str, quantity: i64, price: f64, priority: f64) -> Value {
-    json!({"side": side, "symbol": symbol, "name": symbol, "quantity": quantity, "price": price,
-           "value_eur": quantity as f64 * price, "currency": "EUR", "priority": priority,
-           "reason": "test", "tags": []})
-}
-
-/// A weight-path request: its answer does not depend on the database. Raw text, so its maps
-/// keep the order written here (`target_weights` not sorted).
-const IDENTIFY: &str = r#"{
-    "portfolio_context": {"positions": {"AAA": 2500.0, "BBB": 2000.0}, "total_value": 10000.0},
-    "positions": [
-        {"symbol": "AAA", "quantity": 50, "avg_price": 40.0, "market_value_eur": 2500.0, "unrealized_pnl_pct": 0.25},
-        {"symbol": "BBB", "quantity": 100, "avg_price": 30.0, "market_value_eur": 2000.0, "unrealized_pnl_pct": -0.33}],
-    "securities": [
-        {"symbol": "AAA", "name": "Alpha", "isin": "XX0000000001"},
-        {"symbol": "BBB", "name": "Beta", "isin": "XX0000000002"}],
-    "available_cash": 1000.0,
-    "target_weights": {"BBB": 0.30, "AAA": 0.15},
-    "current_prices": {"AAA": 50.0, "BBB": 20.0}
-}"#;
-
-fn identify_request() -> Value {
-    serde_json::from_str(IDENTIFY).unwrap()
-}
-
-fn generate_request() -> Value {
-    json!({
-        "opportunities": {
-            "rebalance_sells": [action("SELL", "AAA", 20, 50.0, 10.0), action("SELL", "CCC", 4, 100.0, 5.0)],
-            "averaging_down": [action("BUY", "BBB", 49, 20.0, 9.9)],
-            "rebalance_buys": [action("BUY", "DDD", 40, 25.0, 10.0), action("BUY", "EEE", 10, 30.0, 3.0)]
-        },
-        "feasibility": {"available_cash": 1000.0},
-        "batch_size": 10
-    })
+/// `method path` with `body` and the token: status and body text.
+fn send(server: &ServerProcess, method: &str, path: &str, body: &str) -> (u16, String) {
+    http_with(server.port(), method, path, body, Some(TOKEN)).unwrap()
 }
 
 /// Positions in securities of the demo data, which every first start loads.
@@ -244,7 +166,7 @@ fn help_explains_the_record_and_shadow_flags() {
 fn recorded_requests_replay_with_every_answer_matching_a_twin() {
     let dir = tempfile::tempdir().unwrap();
     let records = dir.path().join("records");
-    let recorder = RecordingServer::start(
+    let recorder = recording_server(
         &dir.path().join("recorder"),
         &["--record", records.to_str().unwrap()],
     );
@@ -252,11 +174,16 @@ fn recorded_requests_replay_with_every_answer_matching_a_twin() {
     // What is recorded, in this order.
     let mut sent: Vec<(&str, String, Option<Value>)> = Vec::new();
     for (name, request, _) in common::golden_pairs() {
-        let (status, body) = recorder.send("POST", "/evaluator/evaluate", &request.to_string());
+        let (status, body) = send(
+            &recorder,
+            "POST",
+            "/evaluator/evaluate",
+            &request.to_string(),
+        );
         assert_eq!(status, 200, "{name}: {body}");
         sent.push(("POST", "/evaluator/evaluate".into(), Some(request)));
     }
-    let (status, answer) = recorder.send("POST", "/opportunity/identify", IDENTIFY);
+    let (status, answer) = send(&recorder, "POST", "/opportunity/identify", IDENTIFY);
     assert_eq!(status, 200, "{answer}");
     sent.push((
         "POST",
@@ -274,7 +201,7 @@ fn recorded_requests_replay_with_every_answer_matching_a_twin() {
         ("GET", "/gateway/status", None),
     ] {
         let text = body.as_ref().map_or(String::new(), Value::to_string);
-        let (status, answer) = recorder.send(method, path, &text);
+        let (status, answer) = send(&recorder, method, path, &text);
         assert_eq!(status, 200, "{method} {path}: {answer}");
         sent.push((method, path.to_string(), body));
     }
@@ -287,10 +214,10 @@ fn recorded_requests_replay_with_every_answer_matching_a_twin() {
         ("GET", "/metrics"),
         ("GET", "/evaluator/health"),
     ] {
-        let (status, body) = recorder.send(method, path, "");
+        let (status, body) = send(&recorder, method, path, "");
         assert_eq!(status, 200, "{method} {path}: {body}");
     }
-    let (status, _) = http(recorder.port, "POST", "/evaluator/evaluate", IDENTIFY).unwrap();
+    let (status, _) = http(recorder.port(), "POST", "/evaluator/evaluate", IDENTIFY).unwrap();
     assert_eq!(status, 401);
 
     let names = wait_for(Duration::from_secs(30), "the recorded files", || {
@@ -488,7 +415,7 @@ fn recording_stops_at_its_bound_with_one_warning_and_keeps_serving() {
     let mine = records.join("000007-post-opportunity-identify.json");
     let mine_text = "{\"method\": \"GET\", \"path\": \"/planning/plans\"}\n";
     std::fs::write(&mine, mine_text).unwrap();
-    let server = RecordingServer::start(
+    let server = recording_server(
         &dir.path().join("data"),
         &[
             "--record",
@@ -499,14 +426,14 @@ fn recording_stops_at_its_bound_with_one_warning_and_keeps_serving() {
     );
     let body = IDENTIFY;
     for _ in 0..5 {
-        let (status, answer) = server.send("POST", "/opportunity/identify", body);
+        let (status, answer) = send(&server, "POST", "/opportunity/identify", body);
         assert_eq!(status, 200, "{answer}");
     }
     wait_for(Duration::from_secs(30), "the warning", || {
-        server.log().contains("recording stopped").then_some(())
+        server.stderr().contains("recording stopped").then_some(())
     });
     for _ in 0..2 {
-        let (status, _) = server.send("POST", "/opportunity/identify", body);
+        let (status, _) = send(&server, "POST", "/opportunity/identify", body);
         assert_eq!(status, 200);
     }
     std::thread::sleep(Duration::from_millis(300));
@@ -519,7 +446,7 @@ fn recording_stops_at_its_bound_with_one_warning_and_keeps_serving() {
         ]
     );
     assert_eq!(std::fs::read_to_string(&mine).unwrap(), mine_text);
-    let log = server.log();
+    let log = server.stderr();
     assert_eq!(log.matches("recording stopped").count(), 1, "{log}");
     assert_eq!(log.matches("WARN").count(), 1, "{log}");
 

@@ -35,11 +35,11 @@ fn fake_evaluator() -> FakeUpstream {
     FakeUpstream::start_script("fake_evaluator.py", &["--answer", answer.to_str().unwrap()])
 }
 
-/// A data directory whose database holds the golden scenario's metrics, imported as a user
-/// would.
-fn data_dir_with_metrics() -> tempfile::TempDir {
+/// A data directory whose database holds the metrics of the scenario of the golden pair `name`,
+/// imported as a user would.
+fn data_dir_with_metrics(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let metrics = common::write_scenario_metrics(dir.path(), GOLDEN);
+    let metrics = common::write_scenario_metrics(dir.path(), name);
     run_cli_ok(&[
         "import",
         "metrics",
@@ -63,6 +63,19 @@ fn start(data: &Path, settings: &[(&str, String)]) -> ServerProcess {
         .collect();
     env.push(("TRADING_PLANNER_AUTH__TOKEN", TOKEN.to_string()));
     ServerProcess::start(data, &env)
+}
+
+/// The fake evaluator answering the golden pair, and the binary in front of it ([`start`]) on
+/// the golden scenario's metrics, with `settings` and the fake's `URL`.
+fn start_before_the_fake(
+    settings: &[(&str, String)],
+) -> (FakeUpstream, tempfile::TempDir, ServerProcess) {
+    let fake = fake_evaluator();
+    let data = data_dir_with_metrics(GOLDEN);
+    let mut settings = settings.to_vec();
+    settings.push(("URL", fake.url()));
+    let server = start(data.path(), &settings);
+    (fake, data, server)
 }
 
 struct Answer {
@@ -115,6 +128,11 @@ fn metric(port: u16, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         .and_then(|line| line.rsplit(' ').next()?.parse().ok())
 }
 
+/// The labels of the evaluator's samples with `outcome`.
+fn evaluator_outcome(outcome: &str) -> [(&str, &str); 2] {
+    [("module", "evaluator"), ("outcome", outcome)]
+}
+
 fn wait_for_metric(port: u16, name: &str, labels: &[(&str, &str)], want: f64) {
     wait_for(
         Duration::from_secs(30),
@@ -145,6 +163,35 @@ fn without_colours(text: &str) -> String {
 fn json(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
+}
+
+/// Requires the local evaluator's answer to the golden request: not the `recorded` bytes
+/// (ours is compact, the recording indented), the same numbers.
+fn assert_answered_locally(answer: &Answer, recorded: &[u8]) {
+    assert_eq!(answer.status, 200);
+    assert!(answer.body != recorded, "not the fake's bytes");
+    assert_eq!(
+        common::json_diff(&json(recorded), &json(&answer.body), 1e-12),
+        None
+    );
+}
+
+/// The `detail` of an error answer.
+fn detail(answer: &Answer) -> String {
+    json(&answer.body)["detail"].as_str().unwrap().to_string()
+}
+
+/// The evaluator's entry of `migration` in `GET /api/upstreams`.
+fn evaluator_mode(server: &ServerProcess) -> Value {
+    let (status, upstreams) = server.get("/api/upstreams");
+    assert_eq!(status, 200);
+    upstreams["migration"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["module"] == "evaluator")
+        .unwrap()
+        .clone()
 }
 
 #[test]
@@ -197,18 +244,9 @@ fn the_fake_evaluator_answers_the_recorded_bytes_and_alters_one_number() {
 
 #[tokio::test]
 async fn python_primary_with_shadow_serves_the_python_bytes_and_counts_match_then_mismatch() {
-    let fake = fake_evaluator();
-    let data = data_dir_with_metrics();
-    let server = start(
-        data.path(),
-        &[
-            ("PRIMARY", "python".into()),
-            ("SHADOW", "on".into()),
-            ("URL", fake.url()),
-        ],
-    );
+    let (fake, _data, server) =
+        start_before_the_fake(&[("PRIMARY", "python".into()), ("SHADOW", "on".into())]);
     let (request, recorded) = golden_bytes();
-    let labels = |outcome| [("module", "evaluator"), ("outcome", outcome)];
 
     let answer = evaluate(server.port(), &request, "shadow-match-1").await;
     assert_eq!(answer.status, 200);
@@ -218,11 +256,15 @@ async fn python_primary_with_shadow_serves_the_python_bytes_and_counts_match_the
     wait_for_metric(
         server.port(),
         "shadow_requests_total",
-        &labels("match"),
+        &evaluator_outcome("match"),
         1.0,
     );
     assert_eq!(
-        metric(server.port(), "shadow_requests_total", &labels("mismatch")),
+        metric(
+            server.port(),
+            "shadow_requests_total",
+            &evaluator_outcome("mismatch")
+        ),
         None
     );
 
@@ -254,11 +296,15 @@ async fn python_primary_with_shadow_serves_the_python_bytes_and_counts_match_the
     wait_for_metric(
         server.port(),
         "shadow_requests_total",
-        &labels("mismatch"),
+        &evaluator_outcome("mismatch"),
         1.0,
     );
     assert_eq!(
-        metric(server.port(), "shadow_requests_total", &labels("match")),
+        metric(
+            server.port(),
+            "shadow_requests_total",
+            &evaluator_outcome("match")
+        ),
         Some(1.0)
     );
     let log = without_colours(&server.stderr());
@@ -276,15 +322,7 @@ async fn python_primary_with_shadow_serves_the_python_bytes_and_counts_match_the
         assert!(warning.contains(part), "{part} in {warning}");
     }
 
-    let (status, upstreams) = server.get("/api/upstreams");
-    assert_eq!(status, 200);
-    let evaluator = upstreams["migration"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["module"] == "evaluator")
-        .unwrap()
-        .clone();
+    let evaluator = evaluator_mode(&server);
     assert_eq!(evaluator["primary"], "python");
     assert_eq!(evaluator["shadow"], "on");
     assert_eq!(evaluator["url"], fake.url());
@@ -298,15 +336,7 @@ async fn every_oracle_request_matches_in_shadow_mode_in_front_of_the_recorded_ev
         FakeUpstream::start_script("fake_evaluator.py", &["--golden", golden.to_str().unwrap()]);
     // The largest scenario's metrics hold the smaller one's, with the same values.
     let (name, _, _) = common::golden_pair("n025_default");
-    let data = tempfile::tempdir().unwrap();
-    let metrics = common::write_scenario_metrics(data.path(), &name);
-    run_cli_ok(&[
-        "import",
-        "metrics",
-        metrics.to_str().unwrap(),
-        "--data-dir",
-        data.path().to_str().unwrap(),
-    ]);
+    let data = data_dir_with_metrics(&name);
     let server = start(
         data.path(),
         &[
@@ -324,16 +354,19 @@ async fn every_oracle_request_matches_in_shadow_mode_in_front_of_the_recorded_ev
         assert_eq!(answer.status, 200, "{name}");
         assert!(answer.body == recorded, "{name}: the recorded bytes");
     }
-    let labels = |outcome| [("module", "evaluator"), ("outcome", outcome)];
     wait_for_metric(
         server.port(),
         "shadow_requests_total",
-        &labels("match"),
+        &evaluator_outcome("match"),
         6.0,
     );
     for outcome in ["mismatch", "error", "skipped"] {
         assert_eq!(
-            metric(server.port(), "shadow_requests_total", &labels(outcome)),
+            metric(
+                server.port(),
+                "shadow_requests_total",
+                &evaluator_outcome(outcome)
+            ),
             None,
             "{outcome}"
         );
@@ -350,23 +383,15 @@ async fn every_oracle_request_matches_in_shadow_mode_in_front_of_the_recorded_ev
 
 #[tokio::test]
 async fn local_primary_with_shadow_serves_the_local_answer_and_asks_python_aside() {
-    let fake = fake_evaluator();
-    let data = data_dir_with_metrics();
-    let server = start(data.path(), &[("SHADOW", "on".into()), ("URL", fake.url())]);
+    let (fake, _data, server) = start_before_the_fake(&[("SHADOW", "on".into())]);
     let (request, recorded) = golden_bytes();
 
     let answer = evaluate(server.port(), &request, "local-shadow-1").await;
-    assert_eq!(answer.status, 200);
-    // Ours: compact, where the recording is indented; the same numbers.
-    assert!(answer.body != recorded);
-    assert_eq!(
-        common::json_diff(&json(&recorded), &json(&answer.body), 1e-12),
-        None
-    );
+    assert_answered_locally(&answer, &recorded);
     wait_for_metric(
         server.port(),
         "shadow_requests_total",
-        &[("module", "evaluator"), ("outcome", "match")],
+        &evaluator_outcome("match"),
         1.0,
     );
     let log = fake.requests();
@@ -376,12 +401,7 @@ async fn local_primary_with_shadow_serves_the_local_answer_and_asks_python_aside
 
 #[tokio::test]
 async fn the_fallback_drill_answers_from_python_and_fails_clearly_once_python_is_gone() {
-    let fake = fake_evaluator();
-    let data = data_dir_with_metrics();
-    let server = start(
-        data.path(),
-        &[("FAIL_LOCAL", "true".into()), ("URL", fake.url())],
-    );
+    let (fake, _data, server) = start_before_the_fake(&[("FAIL_LOCAL", "true".into())]);
     let (request, recorded) = golden_bytes();
 
     let answer = evaluate(server.port(), &request, "drill-1").await;
@@ -391,7 +411,7 @@ async fn the_fallback_drill_answers_from_python_and_fails_clearly_once_python_is
     wait_for_metric(
         server.port(),
         "fallback_requests_total",
-        &[("module", "evaluator"), ("outcome", "ok")],
+        &evaluator_outcome("ok"),
         1.0,
     );
     let log = without_colours(&server.stderr());
@@ -405,8 +425,7 @@ async fn the_fallback_drill_answers_from_python_and_fails_clearly_once_python_is
     drop(fake);
     let answer = evaluate(server.port(), &request, "drill-2").await;
     assert_eq!(answer.status, 502);
-    let body = json(&answer.body);
-    let detail = body["detail"].as_str().unwrap();
+    let detail = detail(&answer);
     assert!(
         detail.starts_with(
             "evaluator failed here (500) and its Python fallback could not answer: \
@@ -418,7 +437,7 @@ async fn the_fallback_drill_answers_from_python_and_fails_clearly_once_python_is
         metric(
             server.port(),
             "fallback_requests_total",
-            &[("module", "evaluator"), ("outcome", "connect_error")]
+            &evaluator_outcome("connect_error")
         ),
         Some(1.0)
     );
@@ -426,20 +445,10 @@ async fn the_fallback_drill_answers_from_python_and_fails_clearly_once_python_is
 
 #[tokio::test]
 async fn without_the_drill_the_local_answer_is_served_and_python_hears_nothing() {
-    let fake = fake_evaluator();
-    let data = data_dir_with_metrics();
-    let server = start(
-        data.path(),
-        &[("FAIL_LOCAL", "false".into()), ("URL", fake.url())],
-    );
+    let (fake, _data, server) = start_before_the_fake(&[("FAIL_LOCAL", "false".into())]);
     let (request, recorded) = golden_bytes();
     let answer = evaluate(server.port(), &request, "no-drill-1").await;
-    assert_eq!(answer.status, 200);
-    assert!(answer.body != recorded, "not the fake's bytes");
-    assert_eq!(
-        common::json_diff(&json(&recorded), &json(&answer.body), 1e-12),
-        None
-    );
+    assert_answered_locally(&answer, &recorded);
     // Health is a compat route too; it stays local as well.
     let (status, _) = server.get("/evaluator/health");
     assert_eq!(status, 200);
@@ -476,25 +485,18 @@ async fn python_primary_down_is_a_clear_error_and_its_breaker_opens() {
     for n in 0..2 {
         let answer = evaluate(server.port(), &request, &format!("down-{n}")).await;
         assert_eq!(answer.status, 502);
-        let detail = json(&answer.body)["detail"].as_str().unwrap().to_string();
+        let detail = detail(&answer);
         assert!(detail.starts_with("evaluator is unreachable: "), "{detail}");
     }
     let answer = evaluate(server.port(), &request, "down-open").await;
     assert_eq!(answer.status, 503);
-    let detail = json(&answer.body)["detail"].as_str().unwrap().to_string();
+    let detail = detail(&answer);
     assert!(
         detail.starts_with("evaluator is unavailable: circuit open after 2 failures; retrying in"),
         "{detail}"
     );
 
-    let (_, upstreams) = server.get("/api/upstreams");
-    let evaluator = upstreams["migration"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["module"] == "evaluator")
-        .unwrap()
-        .clone();
+    let evaluator = evaluator_mode(&server);
     assert_eq!(evaluator["breaker"], "open");
     assert_eq!(evaluator["consecutive_failures"], 2);
     assert!(evaluator["retry_in_secs"].as_u64().unwrap() > 0);
