@@ -197,6 +197,21 @@ def closed_reads(browser, args):
         fail(f"without the token the page says {message!r}")
     if browser.evaluate(POSITIONS) != 0:
         fail("positions shown without the token")
+    # A read refused for want of a token may arrive after Unlock set one: the page must ask
+    # again with the token, not forget it. Made certain here: the token is set while the
+    # tokenless request is in flight (nothing can answer before this script yields).
+    kept = browser.evaluate(f"""(async () => {{
+        sessionStorage.removeItem(TOKEN_KEY);
+        const pending = api("GET", "/api/plans?limit=1");
+        sessionStorage.setItem(TOKEN_KEY, {json.dumps(args.token)});
+        const answer = await pending;
+        const kept = answer.status === 200 && token() === {json.dumps(args.token)};
+        sessionStorage.removeItem(TOKEN_KEY);
+        applyAccess();
+        return kept;
+    }})()""")
+    if not kept:
+        fail("a refusal that arrives after unlocking drops the token or is not asked again")
     browser.evaluate(f"window.prompt = () => {json.dumps(args.token)}; "
                      "document.getElementById('unlock').click(); true")
     browser.wait_for(f"{POSITIONS} > 0", "the positions after unlocking")

@@ -4,7 +4,7 @@
 `golden/*.response.json`), whatever the request, or with `--golden DIR` the recorded answer of
 the request, optionally with one number altered.
 
-Run: `python3 fake_evaluator.py --answer ../shared/oracle/golden/py_eval_n010_default.response.json
+Run: `python3 fake_evaluator.py --answer tests/fixtures/golden/py_eval_n010_default.response.json
 --port 0`; it prints `LISTENING <port>` once it serves.
 """
 

@@ -6,13 +6,10 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use trading_planner::domain::MetricsBySymbol;
 
-/// The oracle of recorded Python answers: `../shared/oracle` beside the repository, or
-/// `TRADING_PLANNER_ORACLE` when set.
+/// The recorded Python answers and their scenarios, kept in the repository under
+/// `tests/fixtures` (see its README).
 pub fn oracle_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("TRADING_PLANNER_ORACLE") {
-        return PathBuf::from(dir);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/oracle")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 pub fn read_json(path: &Path) -> Value {

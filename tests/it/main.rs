@@ -20,6 +20,7 @@ mod pipeline_example;
 mod pipeline_routes;
 mod planning_api;
 mod properties;
+mod self_contained;
 mod server;
 mod shadow_cli;
 mod shadow_gateway;

@@ -16,16 +16,24 @@ function showError(message) {
 }
 
 async function api(method, path, body) {
+  const sent = token();
   const headers = { "Accept": "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (token()) headers["Authorization"] = "Bearer " + token();
+  if (sent) headers["Authorization"] = "Bearer " + sent;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   let data = null;
   try { data = await response.json(); } catch (_) { data = null; }
   if (response.status === 401) {
-    // With auth.open_reads off, reads need the token too: say how to get in.
-    if (!token()) data = { detail: "the access token is needed to read: press Unlock" };
-    sessionStorage.removeItem(TOKEN_KEY);
+    // The token changed while this request was in flight (Unlock pressed while the first,
+    // refused reads were still on their way): the refusal is about the old one, so ask again
+    // with the new one rather than forgetting a token that was never tried.
+    if (sent !== token()) return api(method, path, body);
+    if (sent) {
+      sessionStorage.removeItem(TOKEN_KEY);
+    } else {
+      // With auth.open_reads off, reads need the token too: say how to get in.
+      data = { detail: "the access token is needed to read: press Unlock" };
+    }
     applyAccess();
   }
   return { status: response.status, data };
