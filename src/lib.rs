@@ -3,6 +3,8 @@
 //! The pure modules (`domain`, `opportunity`, `generator`, `evaluator`) do no I/O; `store` owns the SQLite database;
 //! `gateway` is the HTTP surface; `cli` and `config` wire them together.
 
+pub mod analytics;
+pub mod backtest;
 pub mod bench;
 pub mod cli;
 pub mod config;
