@@ -15,13 +15,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::blocking::{blocking, on_store};
 use super::body::read_json;
 use super::error::ApiError;
 use super::settings;
 use super::upstreams;
+use crate::coordinator::RunView;
 use crate::coordinator::snapshot::{quote_prices, rates_per_eur};
-use crate::coordinator::{RunView, RunnerError};
-use crate::store::{PlanRecord, Store, StoreError, TargetKind};
+use crate::store::{PlanRecord, TargetKind};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -38,22 +39,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/settings", get(get_settings).put(put_settings))
 }
 
-/// Runs blocking store work off the runtime; a store failure is a 503.
-async fn with_store<T: Send + 'static>(
-    state: &Arc<AppState>,
-    f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let store = Arc::clone(&state.store);
-    tokio::task::spawn_blocking(move || f(&store))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Unavailable(format!("database unavailable: {e}")))
-}
-
 /// `GET /api/portfolio`: positions valued in EUR with weights and gains, cash per currency
 /// and in EUR, allocation by country and industry group against the targets, data freshness.
 async fn portfolio(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    with_store(&state, |store| {
+    on_store(&state.store, |store| {
         let securities: HashMap<String, _> = store
             .securities()?
             .into_iter()
@@ -179,7 +168,7 @@ async fn portfolio(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Ap
 
 /// `GET /api/securities`: the universe with last quotes and scores.
 async fn securities(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    with_store(&state, |store| {
+    on_store(&state.store, |store| {
         let quotes: HashMap<String, String> = store
             .quotes()?
             .into_iter()
@@ -254,7 +243,7 @@ async fn list_plans(
             }
         },
     };
-    let plans = with_store(&state, move |s| s.plans(limit)).await?;
+    let plans = on_store(&state.store, move |s| s.plans(limit)).await?;
     let list: Vec<Value> = plans
         .iter()
         .map(|p| {
@@ -269,7 +258,7 @@ async fn list_plans(
 }
 
 async fn latest_plan(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    let plans = with_store(&state, |s| s.plans(1)).await?;
+    let plans = on_store(&state.store, |s| s.plans(1)).await?;
     plans.first().map(|p| Json(plan_json(p))).ok_or_else(|| {
         ApiError::NotFoundMessage("no plan yet: start one with POST /api/plans".into())
     })
@@ -282,7 +271,7 @@ async fn get_plan(
     let id: i64 = id
         .parse()
         .map_err(|_| path_error("id", &id, "must be a plan id (a whole number)"))?;
-    let plan = with_store(&state, move |s| s.plan(id)).await?;
+    let plan = on_store(&state.store, move |s| s.plan(id)).await?;
     plan.map(|p| Json(plan_json(&p)))
         .ok_or_else(|| ApiError::NotFoundMessage(format!("no plan {id}")))
 }
@@ -293,17 +282,6 @@ fn path_error(field: &str, input: &str, message: &str) -> ApiError {
         message,
         json!(input),
     )])
-}
-
-fn conflict(run_id: i64) -> Response {
-    (
-        StatusCode::CONFLICT,
-        Json(json!({
-            "detail": format!("planning run {run_id} is already running"),
-            "run_id": run_id,
-        })),
-    )
-        .into_response()
 }
 
 /// `POST /api/plans`: starts a planning run; 202 with its id, 409 if one is running.
@@ -322,18 +300,12 @@ async fn start_plan(State(state): State<Arc<AppState>>, body: Body) -> Result<Re
         }
     }
     let runner = Arc::clone(&state.runner);
-    let started = tokio::task::spawn_blocking(move || runner.start())
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    match started {
-        Ok(run_id) => Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({"run_id": run_id, "status": format!("/api/runs/{run_id}")})),
-        )
-            .into_response()),
-        Err(RunnerError::AlreadyRunning { run_id }) => Ok(conflict(run_id)),
-        Err(other) => Err(ApiError::Unavailable(other.to_string())),
-    }
+    let run_id = blocking(move || runner.start()).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"run_id": run_id, "status": format!("/api/runs/{run_id}")})),
+    )
+        .into_response())
 }
 
 async fn current_run(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
@@ -358,7 +330,7 @@ async fn get_run(
             RunView::Finished(outcome) => json!({"state": "finished", "outcome": outcome}),
         }));
     }
-    let stored = with_store(&state, move |s| s.planning_run(id)).await?;
+    let stored = on_store(&state.store, move |s| s.planning_run(id)).await?;
     stored
         .map(|run| {
             Json(json!({
@@ -393,20 +365,16 @@ async fn cancel_current_run(State(state): State<Arc<AppState>>) -> Result<Respon
 }
 
 fn cancel(state: &AppState, run_id: i64) -> Result<Response, ApiError> {
-    match state.runner.cancel(run_id) {
-        Ok(()) => Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({"run_id": run_id, "status": "cancelling"})),
-        )
-            .into_response()),
-        Err(_) => Err(ApiError::NotFoundMessage(format!(
-            "planning run {run_id} is not running"
-        ))),
-    }
+    state.runner.cancel(run_id)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"run_id": run_id, "status": "cancelling"})),
+    )
+        .into_response())
 }
 
 async fn get_settings(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    let current = with_store(&state, settings::current).await?;
+    let current = on_store(&state.store, settings::current).await?;
     Ok(Json(settings_json(&current)))
 }
 
@@ -428,8 +396,8 @@ async fn put_settings(
 ) -> Result<Json<Value>, ApiError> {
     let update: BTreeMap<String, Value> =
         read_json(body, state.config.server.max_body_bytes).await?;
-    let values = settings::check_update(&update).map_err(ApiError::Validation)?;
-    let current = with_store(&state, move |s| {
+    let values = settings::check_update(&update)?;
+    let current = on_store(&state.store, move |s| {
         s.set_settings(&values)?;
         settings::current(s)
     })

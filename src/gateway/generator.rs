@@ -37,8 +37,7 @@ pub async fn generate(
             let sequences = tokio::task::spawn_blocking(move || {
                 worker.pool.install(|| generate_request(&request, seed))
             })
-            .await
-            .map_err(|e| ApiError::Internal(format!("generation stopped: {e}")))?;
+            .await?;
             Ok(stream(move |send| {
                 let mut lines = LineWriter::new(sequences.len() as u64, batch_size, send);
                 for sequence in sequences {
@@ -81,9 +80,7 @@ pub async fn generate(
             ));
             let worker = state.clone();
             let counting = generator.clone();
-            let total = tokio::task::spawn_blocking(move || counting.count(&worker.pool))
-                .await
-                .map_err(|e| ApiError::Internal(format!("generation stopped: {e}")))?;
+            let total = tokio::task::spawn_blocking(move || counting.count(&worker.pool)).await?;
             let pool = state.pool.clone();
             let chunk = state.config.generator.batch_size;
             Ok(stream(move |send| {

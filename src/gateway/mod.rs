@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+mod blocking;
 pub mod body;
 pub mod coordinator;
 pub mod dashboard;

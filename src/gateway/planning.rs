@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
+use super::blocking::on_store;
 use super::body::{PyJson, read_json};
 use super::coordinator::compat_options;
 use super::error::ApiError;
@@ -159,8 +160,7 @@ async fn create(
             })
         })
     })
-    .await
-    .map_err(|e| ApiError::Internal(format!("planning stopped: {e}")))?;
+    .await?;
     // As in the reference, a failure after validation is an answer, not an error status.
     Ok(PyJson(match outcome {
         Ok(plan) => CreateResponse {
@@ -577,7 +577,7 @@ async fn plan_by_id(
             plan: None,
         }));
     };
-    let record = read_store(&state, move |store| store.plan(id)).await?;
+    let record = on_store(&state.store, move |store| store.plan(id)).await?;
     Ok(PyJson(FoundResponse {
         found: record.is_some(),
         plan: record.as_ref().map(plan_view),
@@ -669,7 +669,7 @@ async fn list(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let (plans, total) = read_store(&state, move |store| {
+    let (plans, total) = on_store(&state.store, move |store| {
         plans_for_hash(store, &hash, limit as usize, offset as usize)
     })
     .await?;
@@ -688,21 +688,9 @@ async fn best(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let record = read_store(&state, move |store| best_plan_for_hash(store, &hash)).await?;
+    let record = on_store(&state.store, move |store| best_plan_for_hash(store, &hash)).await?;
     Ok(PyJson(FoundResponse {
         found: record.is_some(),
         plan: record.as_ref().map(plan_view),
     }))
-}
-
-/// Runs a store read off the async workers.
-async fn read_store<T: Send + 'static>(
-    state: &Arc<AppState>,
-    read: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let worker = Arc::clone(state);
-    tokio::task::spawn_blocking(move || read(&worker.store))
-        .await
-        .map_err(|e| ApiError::Internal(format!("store read stopped: {e}")))?
-        .map_err(|e| ApiError::Unavailable(format!("store unavailable: {e}")))
 }

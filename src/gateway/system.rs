@@ -19,21 +19,21 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::blocking::on_store;
 use super::body::{PyJson, read_json};
 use super::error::ApiError;
 use super::health;
 use super::proxy;
-use crate::coordinator::{Runner, RunnerError};
+use crate::coordinator::Runner;
 use crate::domain::validation::FieldError;
 use crate::domain::{BreakerState, Currency, Decimal, Money};
-use crate::store::{PlanStatus, RunStatus, Store, StoreError, TradingMode};
+use crate::store::{PlanStatus, RunStatus, StoreError, TradingMode};
 use crate::sync::execution::{NoBroker, PlanStep, StepOutcome, execute_steps};
 
 /// The modules that run in this process, each of which the reference ran as a service.
@@ -325,7 +325,7 @@ async fn run_cycle(state: &Arc<AppState>, body: Body) -> Result<Response, ApiErr
         deposit = request.deposit_amount,
         "trading cycle requested"
     );
-    let mode = on_store(state, |s| s.trading_mode()).await?;
+    let mode = on_store(&state.store, |s| s.trading_mode()).await?;
     if deposit.is_some() && mode == TradingMode::Live {
         return Ok(PyJson(TradingCycleResponse {
             cycle_id: String::new(),
@@ -338,28 +338,26 @@ async fn run_cycle(state: &Arc<AppState>, body: Body) -> Result<Response, ApiErr
         .into_response());
     }
     if let Some(running) = state.runner.current() {
-        return Ok(already_running(running.run_id));
+        return Err(ApiError::RunConflict {
+            run_id: running.run_id,
+        });
     }
     if let Some(amount) = deposit {
         add_cash(state, amount).await?;
     }
     let runner = Arc::clone(&state.runner);
     // Starting writes the run's row, so it runs on the blocking pool.
-    let started = tokio::task::spawn_blocking(move || Runner::start(&runner))
-        .await
-        .map_err(internal)?;
+    let started = tokio::task::spawn_blocking(move || Runner::start(&runner)).await?;
     let run_id = match started {
         Ok(run_id) => run_id,
         Err(error) => {
             // The deposit belonged to this cycle, which does not happen.
             if let Some(amount) = deposit {
-                add_cash(state, amount.checked_neg().map_err(internal)?).await?;
+                let refund = amount.checked_neg().map_err(StoreError::from)?;
+                add_cash(state, refund).await?;
             }
-            return match error {
-                // A run started between the check and the start.
-                RunnerError::AlreadyRunning { run_id } => Ok(already_running(run_id)),
-                other => Err(internal(other)),
-            };
+            // Also a run that started between the check and the start.
+            return Err(error.into());
         }
     };
     let cycle_id = run_id.to_string();
@@ -423,17 +421,6 @@ async fn run_cycle(state: &Arc<AppState>, body: Body) -> Result<Response, ApiErr
     Ok(PyJson(answer).into_response())
 }
 
-fn already_running(run_id: i64) -> Response {
-    (
-        StatusCode::CONFLICT,
-        axum::Json(json!({
-            "detail": format!("planning run {run_id} is already running"),
-            "run_id": run_id,
-        })),
-    )
-        .into_response()
-}
-
 /// The deposit as EUR, or the 422 pydantic would give a number it cannot hold.
 fn deposit_money(amount: f64) -> Result<Money, ApiError> {
     Decimal::from_f64(amount)
@@ -450,7 +437,7 @@ fn deposit_money(amount: f64) -> Result<Money, ApiError> {
 /// Adds `amount` to the EUR balance. Read, then write, as the store has no increment: a cash
 /// sync landing in between would win, as it does over every local change to the balances.
 async fn add_cash(state: &Arc<AppState>, amount: Money) -> Result<(), ApiError> {
-    on_store(state, move |s| {
+    on_store(&state.store, move |s| {
         let current = s
             .cash_balance(Currency::EUR)?
             .unwrap_or(Money::zero(Currency::EUR));
@@ -479,7 +466,7 @@ async fn execute_run(
         Some(outcome) => (outcome.status, outcome.plan_id, outcome.error),
         // Finished so long ago that the runner forgot it: the database has its end.
         None => {
-            let run = on_store(state, move |s| s.planning_run(run_id))
+            let run = on_store(&state.store, move |s| s.planning_run(run_id))
                 .await
                 .map_err(|e| planning(e.to_string()))?
                 .ok_or_else(|| planning(format!("planning run {run_id} is unknown")))?;
@@ -502,7 +489,7 @@ async fn execute_run(
         results.insert("plan_id".to_string(), String::new());
         return Ok(results);
     };
-    let plan = on_store(state, move |s| s.plan(plan_id))
+    let plan = on_store(&state.store, move |s| s.plan(plan_id))
         .await
         .map_err(|e| executing(e.to_string()))?
         .ok_or_else(|| executing(format!("plan {plan_id} is gone")))?;
@@ -528,7 +515,7 @@ async fn execute_run(
     } else {
         PlanStatus::Failed
     };
-    if let Err(e) = on_store(state, move |s| s.set_plan_status(plan_id, status)).await {
+    if let Err(e) = on_store(&state.store, move |s| s.set_plan_status(plan_id, status)).await {
         tracing::warn!(plan_id, error = %e, "could not record the plan's status");
     }
     let report = report.map_err(|e| executing(e.to_string()))?;
@@ -567,20 +554,4 @@ async fn execute_run(
         results.insert("skip_reasons".to_string(), reasons.join("; "));
     }
     Ok(results)
-}
-
-/// Runs a store call on the blocking pool.
-async fn on_store<T: Send + 'static>(
-    state: &Arc<AppState>,
-    f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let store = Arc::clone(&state.store);
-    tokio::task::spawn_blocking(move || f(&store))
-        .await
-        .map_err(internal)?
-        .map_err(internal)
-}
-
-fn internal(error: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(error.to_string())
 }
