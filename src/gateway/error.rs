@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::coordinator::RunnerError;
 use crate::domain::validation::FieldError;
 use crate::store::StoreError;
+use crate::sync::cycle::CycleError;
 use crate::upstream::UpstreamError;
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,16 @@ impl From<RunnerError> for ApiError {
             RunnerError::AlreadyRunning { run_id } => ApiError::RunConflict { run_id },
             error @ RunnerError::NotRunning { .. } => ApiError::NotFoundMessage(error.to_string()),
             RunnerError::Store(error) => ApiError::Store(error),
+        }
+    }
+}
+
+impl From<CycleError> for ApiError {
+    fn from(error: CycleError) -> ApiError {
+        match error {
+            CycleError::Runner(error) => error.into(),
+            CycleError::Store(error) => ApiError::Store(error),
+            CycleError::Join(error) => ApiError::Stopped(error),
         }
     }
 }
