@@ -16,6 +16,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::search::{PlateauRule, Search, StopRules};
 use crate::domain::validation::{FieldError, field_loc};
 use crate::domain::{
     ActionCandidate, MetricsBySymbol, PortfolioContextInput, PositionInput, SecurityInput, Side,
@@ -651,12 +652,6 @@ pub struct CompatRun {
     pub identified: Identified,
 }
 
-/// The early-termination state of spec §6.4.
-struct Plateau {
-    best: f64,
-    count: i64,
-}
-
 /// Runs the coordinator workflow on a validated request. Blocking (store reads) and CPU-bound:
 /// run it off the async runtime, inside the scoring pool.
 pub fn create_plan(
@@ -698,18 +693,24 @@ pub fn create_plan_with(
     let batch_size = usize::try_from(p.batch_size).unwrap_or(1).max(1);
     let width = usize::try_from(p.beam_width).unwrap_or(1).max(1);
     let mut global: Vec<SequenceEvaluationResult> = Vec::new();
-    let mut plateau = Plateau {
-        best: 0.0,
-        count: 0,
-    };
-    let (mut batches, mut generated, mut evaluated) = (0usize, 0usize, 0usize);
+    // The reference's early termination (spec §6.4): its best score starts at 0.
+    let mut search = Search::new(
+        StopRules {
+            plateau: p.enable_early_termination.then_some(PlateauRule {
+                min_batches: u64::try_from(p.min_batches_to_evaluate).unwrap_or(0),
+                batches: u64::try_from(p.plateau_threshold).unwrap_or(0),
+            }),
+            ..StopRules::default()
+        },
+        Some(0.0),
+    );
+    let (mut generated, mut evaluated) = (0usize, 0usize);
     let mut remaining = sequences.into_iter().peekable();
     // The generator always sends at least one batch line, even an empty one.
     let mut first = true;
     while first || remaining.peek().is_some() {
         first = false;
         let batch: Vec<Vec<ActionCandidate>> = remaining.by_ref().take(batch_size).collect();
-        batches += 1;
         generated += batch.len();
         let answer = evaluate_request(
             &request.evaluate_request_for(batch),
@@ -726,25 +727,8 @@ pub fn create_plan_with(
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
         global.truncate(width);
-
-        let mut improved = false;
-        if let Some(top) = global.first() {
-            if top.total_score > plateau.best {
-                plateau.best = top.total_score;
-                improved = true;
-            } else if global.len() > before {
-                improved = true;
-            }
-        }
-        if improved {
-            plateau.count = 0;
-        } else {
-            plateau.count += 1;
-        }
-        if p.enable_early_termination
-            && batches as i64 >= p.min_batches_to_evaluate
-            && plateau.count >= p.plateau_threshold
-        {
+        let top = global.first().map(|r| r.total_score);
+        if search.after_batch(top, global.len() > before).is_break() {
             break;
         }
     }
@@ -755,7 +739,7 @@ pub fn create_plan_with(
         opportunities_identified: identified.opportunities.len(),
         sequences_generated: generated,
         sequences_evaluated: evaluated,
-        batches_processed: batches,
+        batches_processed: usize::try_from(search.batches()).unwrap_or(usize::MAX),
         evaluators_used: request.evaluator_config.urls.len(),
     };
     Ok(CompatRun {
