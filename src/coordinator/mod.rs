@@ -6,6 +6,7 @@ mod plan_record;
 pub mod run;
 mod runner;
 mod search;
+pub mod settings;
 pub mod snapshot;
 
 pub use runner::{RunOutcome, RunView, Runner, RunnerError};

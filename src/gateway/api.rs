@@ -18,10 +18,9 @@ use super::AppState;
 use super::blocking::{blocking, on_store};
 use super::body::read_json;
 use super::error::ApiError;
-use super::settings;
 use super::upstreams;
-use crate::coordinator::RunView;
 use crate::coordinator::snapshot::valuation_inputs;
+use crate::coordinator::{RunView, settings};
 use crate::domain::valuation::value_portfolio;
 use crate::store::PlanRecord;
 

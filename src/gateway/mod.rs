@@ -20,7 +20,6 @@ pub mod planning;
 pub mod proxy;
 pub mod record;
 pub mod remote;
-pub mod settings;
 pub mod sse;
 pub mod system;
 pub mod tee;

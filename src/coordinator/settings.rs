@@ -1,5 +1,5 @@
-//! The planner settings the API exposes: each key with its kind, bounds and default, so an
-//! update is checked before anything is written.
+//! The planner settings `GET/PUT /api/settings` expose: each key with its kind, bounds and
+//! default, so an update is checked before anything is written.
 
 use std::collections::BTreeMap;
 
