@@ -115,27 +115,29 @@ fn a_group_target_is_shared_by_the_group_s_holdings() {
 #[test]
 fn allocation_lists_held_and_targeted_groups_by_name() {
     let v = value_portfolio(&inputs());
-    let country: Vec<_> = v
-        .allocation
-        .country
-        .iter()
-        .map(|g| (g.group.as_str(), g.weight, g.target))
-        .collect();
-    assert_eq!(country, [("EU", 0.5, Some(0.6)), ("US", 0.125, Some(0.4))]);
-    let industry: Vec<_> = v
-        .allocation
-        .industry
-        .iter()
-        .map(|g| (g.group.as_str(), g.weight, g.target))
-        .collect();
+    let rows = |groups: &[GroupWeight]| -> Vec<(String, f64, Option<f64>)> {
+        groups
+            .iter()
+            .map(|g| (g.group.clone(), g.weight, g.target))
+            .collect()
+    };
+    let expect = |rows: &[(&str, f64, Option<f64>)]| -> Vec<(String, f64, Option<f64>)> {
+        rows.iter()
+            .map(|(g, w, t)| (g.to_string(), *w, *t))
+            .collect()
+    };
     assert_eq!(
-        industry,
-        [
+        rows(&v.allocation.country),
+        expect(&[("EU", 0.5, Some(0.6)), ("US", 0.125, Some(0.4))])
+    );
+    assert_eq!(
+        rows(&v.allocation.industry),
+        expect(&[
             ("Banks", 0.25, None),
             ("Energy", 0.0, Some(0.1)),
             ("Other", 0.125, None),
             ("Tech", 0.25, None)
-        ]
+        ])
     );
 }
 

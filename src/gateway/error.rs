@@ -199,32 +199,43 @@ mod tests {
 
     #[test]
     fn upstream_failures_answer_as_a_gateway_does() {
-        let open = UpstreamError::CircuitOpen {
-            service: "tradernet",
-            route: "positions",
-        };
-        assert_eq!(
-            ApiError::from(open).status(),
-            StatusCode::SERVICE_UNAVAILABLE
-        );
-        let timeout = UpstreamError::Timeout {
-            service: "tradernet",
-            route: "positions",
-            after: std::time::Duration::from_secs(5),
-        };
-        assert_eq!(
-            ApiError::from(timeout).status(),
-            StatusCode::GATEWAY_TIMEOUT
-        );
-        let status = UpstreamError::Status {
-            service: "tradernet",
-            route: "positions",
-            status: 500,
-            excerpt: String::new(),
-        };
-        let error = ApiError::from(status);
+        let (service, route) = ("tradernet", "positions");
+        let cases = [
+            (
+                UpstreamError::CircuitOpen { service, route },
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                UpstreamError::Timeout {
+                    service,
+                    route,
+                    after: std::time::Duration::from_secs(5),
+                },
+                StatusCode::GATEWAY_TIMEOUT,
+            ),
+            (
+                UpstreamError::Status {
+                    service,
+                    route,
+                    status: 500,
+                    excerpt: String::new(),
+                },
+                StatusCode::BAD_GATEWAY,
+            ),
+        ];
+        for (error, status) in cases {
+            assert_eq!(ApiError::from(error).status(), status);
+        }
+        let error = ApiError::from(UpstreamError::Malformed {
+            service,
+            route,
+            reason: "not JSON".into(),
+        });
         assert_eq!(error.status(), StatusCode::BAD_GATEWAY);
-        assert_eq!(error.to_string(), "tradernet: HTTP 500 on positions");
+        assert_eq!(
+            error.to_string(),
+            "tradernet: malformed answer on positions: not JSON"
+        );
     }
 
     #[tokio::test]
