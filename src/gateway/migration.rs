@@ -269,13 +269,11 @@ impl Call {
     /// The local module's answer: the handler's, or the drill's 500.
     async fn run_local(&self, next: Next) -> Response {
         if self.settings.fail_local {
-            return detail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!(
-                    "{} failed on purpose: migration.{}.fail_local is on (a fallback drill)",
-                    self.module, self.module
-                ),
-            );
+            return ApiError::Internal(format!(
+                "{} failed on purpose: migration.{}.fail_local is on (a fallback drill)",
+                self.module, self.module
+            ))
+            .into_response();
         }
         let request = Request::from_parts(self.parts.clone(), Body::from(self.body.clone()));
         next.run(request).await
