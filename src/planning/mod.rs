@@ -104,7 +104,7 @@ pub enum PlanError {
 
 impl PlanDraft {
     /// One narrative per action, in order.
-    pub fn step_narratives(&self) -> Vec<String> {
+    fn step_narratives(&self) -> Vec<String> {
         self.sequence
             .iter()
             .map(|a| {
@@ -117,7 +117,7 @@ impl PlanDraft {
     }
 
     /// The narrative of the whole plan. Without scores the outcome reads as unchanged.
-    pub fn plan_narrative(&self) -> String {
+    fn plan_narrative(&self) -> String {
         let steps: Vec<NarrativeStep<'_>> = self.sequence.iter().map(NarrativeStep::from).collect();
         let before = self.score_before.or(self.score_after).unwrap_or(0.0);
         let after = self.score_after.unwrap_or(before);
@@ -126,7 +126,7 @@ impl PlanDraft {
 
     /// The record to store: steps with their narratives, and a body of
     /// `{narrative, score_before, score_after, breakdown, rejected, data_freshness, …extra}`.
-    pub fn build(&self) -> Result<NewPlan, PlanError> {
+    fn build(&self) -> Result<NewPlan, PlanError> {
         if self.portfolio_hash.is_empty() {
             return Err(PlanError::NoHash);
         }
