@@ -5,6 +5,8 @@ pub mod compat;
 mod plan_record;
 pub mod run;
 mod runner;
+mod search;
+pub mod settings;
 pub mod snapshot;
 
 pub use runner::{RunOutcome, RunView, Runner, RunnerError};

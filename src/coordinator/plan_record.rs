@@ -1,91 +1,88 @@
-//! A run's result as a stored plan: steps with their narratives, the plan narrative, the score
-//! breakdown, the rejected candidates and how fresh the data was.
+//! A run's result as a plan to keep: the actions with their narratives, the score breakdown,
+//! the rejected candidates, how the run went and how fresh the data was. Written through the
+//! one plan writer, [`PlanDraft::keep`].
 
 use std::collections::HashMap;
 
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use super::run::RunResult;
 use super::snapshot::Snapshot;
-use crate::domain::{Category, Currency, Money, Quantity, Side};
-use crate::planning::narrative::{NarrativeStep, StepContext, plan_narrative, step_narrative};
-use crate::store::{NewPlan, PlanStepRecord};
+use crate::domain::Side;
+use crate::planning::{NarrativeInputs, PlanDraft, plan_score};
 
 /// The plan of `result`, for the portfolio of `snapshot`.
-pub fn plan_record(snapshot: &Snapshot, result: &RunResult) -> NewPlan {
+pub fn plan_draft(snapshot: &Snapshot, result: &RunResult) -> PlanDraft {
     let actions = result.best.as_ref().map_or(&[][..], |b| &b.actions[..]);
-    let held: HashMap<&str, f64> = snapshot
-        .positions
-        .iter()
-        .map(|p| (p.symbol.as_str(), p.value_eur))
-        .collect();
-    let first_buy = [
-        Category::AveragingDown,
-        Category::RebalanceBuys,
-        Category::OpportunityBuys,
-    ]
-    .into_iter()
-    .find_map(|c| result.opportunities.list(c).first())
-    .map(|a| a.name.as_str());
-    let steps: Vec<PlanStepRecord> = actions
-        .iter()
-        .filter_map(|action| {
-            let context = StepContext {
-                position_value_eur: held.get(action.symbol.as_str()).copied().unwrap_or(0.0),
-                first_buy_opportunity: first_buy,
-                dividend_yield: snapshot
-                    .metrics
-                    .get(&action.symbol)
-                    .and_then(|m| m.get("DIVIDEND_YIELD"))
-                    .copied(),
-            };
-            Some(PlanStepRecord {
-                side: action.side,
-                symbol: action.symbol.clone(),
-                quantity: Quantity::from_shares(action.quantity).ok()?,
-                value_eur: Money::from_decimal_rounded(
-                    crate::domain::Decimal::from_f64(action.value_eur.abs()).ok()?,
-                    Currency::EUR,
-                )
-                .ok()?,
-                narrative: step_narrative(&NarrativeStep::from(action), &context),
-                reason: action.reason.clone(),
-            })
-        })
-        .collect();
     let score_before = result.score_before;
     let score_after = result.best.as_ref().map_or(score_before, |b| b.score);
-    let narrative_steps: Vec<NarrativeStep<'_>> = actions.iter().map(NarrativeStep::from).collect();
     let cash_required: f64 = actions
         .iter()
         .filter(|a| a.side == Side::Buy)
         .map(|a| a.value_eur)
         .sum();
-    NewPlan {
-        portfolio_hash: snapshot.portfolio_hash(),
-        score_before: Some(score_before),
-        score_after: Some(score_after),
-        body: json!({
-            "narrative": plan_narrative(&narrative_steps, score_before * 100.0, score_after * 100.0),
-            "actions": actions,
-            "breakdown": result.best.as_ref().map(|b| &b.breakdown),
-            "cash_required_eur": cash_required,
-            "available_cash_eur": snapshot.available_cash_eur,
-            "total_value_eur": snapshot.total_value_eur,
-            "rejected": result.rejected,
-            "pruned": result.pruned,
-            "run": {
+    let dividend_yields: HashMap<String, f64> = actions
+        .iter()
+        .filter_map(|a| {
+            let dividend_yield = snapshot.metrics.get(&a.symbol)?.get("DIVIDEND_YIELD")?;
+            Some((a.symbol.clone(), *dividend_yield))
+        })
+        .collect();
+    let mut extra = Map::new();
+    for (key, value) in [
+        ("actions", json!(actions)),
+        ("cash_required_eur", json!(cash_required)),
+        ("available_cash_eur", json!(snapshot.available_cash_eur)),
+        ("total_value_eur", json!(snapshot.total_value_eur)),
+        ("pruned", json!(result.pruned)),
+        (
+            "run",
+            json!({
                 "candidates": result.opportunities.len(),
                 "sequences_evaluated": result.sequences_evaluated,
                 "batches": result.batches,
                 "stop": result.stop,
                 "elapsed_secs": result.elapsed_secs,
-            },
-            "data": {
+            }),
+        ),
+        (
+            "data",
+            json!({
                 "taken_at": snapshot.taken_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 "stale": snapshot.stale,
-            },
-        }),
-        steps,
+            }),
+        ),
+    ] {
+        extra.insert(key.into(), value);
+    }
+    PlanDraft {
+        portfolio_hash: snapshot.portfolio_hash(),
+        // A sell's value is kept as an amount, like a buy's.
+        sequence: actions
+            .iter()
+            .map(|a| {
+                let mut action = a.clone();
+                action.value_eur = a.value_eur.abs();
+                action
+            })
+            .collect(),
+        score_before: Some(plan_score(score_before)),
+        score_after: Some(plan_score(score_after)),
+        breakdown: result
+            .best
+            .as_ref()
+            .map_or(Value::Null, |b| json!(b.breakdown)),
+        rejected: result.rejected.iter().map(|r| json!(r)).collect(),
+        data_freshness: None,
+        narratives: NarrativeInputs {
+            position_values: snapshot
+                .positions
+                .iter()
+                .map(|p| (p.symbol.clone(), p.value_eur))
+                .collect(),
+            first_buy_opportunity: NarrativeInputs::first_buy_opportunity(&result.opportunities),
+            dividend_yields,
+        },
+        extra,
     }
 }

@@ -7,12 +7,13 @@
 //! depends on the machine's speed, and it says so in its stop reason.
 
 use std::collections::HashMap;
-use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+pub use super::search::StopReason;
+use super::search::{PlateauRule, Search, StopRules};
 use super::snapshot::Snapshot;
 use crate::config::PlannerConfig;
 use crate::domain::sequence::{Act, SequenceBatch, SymbolTable};
@@ -29,21 +30,6 @@ use crate::generator::exhaustive::{
 };
 use crate::opportunity::heuristic::identify_heuristic;
 use crate::opportunity::rejection::Rejection;
-
-/// Why a run stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// Every sequence was evaluated.
-    Exhausted,
-    /// `max_sequences` was reached.
-    SequenceCap,
-    /// No improvement for `plateau_batches` batches.
-    Plateau,
-    /// The time budget ran out; the best plan so far was kept.
-    Budget,
-    Cancelled,
-}
 
 /// Progress as a run reports it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -138,10 +124,18 @@ pub fn plan(
     let mut beam = Beam::new(config.beam_width, false);
     // The acts of the sequences in the beam, by arrival; batches are dropped once scored.
     let mut kept: HashMap<u64, Vec<Act>> = HashMap::new();
-    let mut batches = 0u64;
     let mut evaluated = 0u64;
-    let mut best: Option<f64> = None;
-    let mut plateau = 0u32;
+    let mut search = Search::new(
+        StopRules {
+            cancel: Some(cancel),
+            deadline: started.checked_add(budget),
+            plateau: (config.plateau_batches > 0).then_some(PlateauRule {
+                min_batches: u64::from(config.min_batches),
+                batches: u64::from(config.plateau_batches),
+            }),
+        },
+        None,
+    );
     let mut stop = StopReason::Exhausted;
     report("evaluating", 0, 0, Some(score_before), Some(expected));
     let summary = generator.for_each_batch(pool, batch_size, |batch: SequenceBatch| {
@@ -161,32 +155,17 @@ pub fn plan(
         }
         kept.retain(|arrival, _| members.iter().any(|m| m.arrival == *arrival));
         evaluated += batch.len() as u64;
-        batches += 1;
-        let top = members.first().map(|m| m.score);
-        if top > best {
-            best = top;
-            plateau = 0;
-        } else {
-            plateau += 1;
-        }
-        report("evaluating", batches, evaluated, best, Some(expected));
-        if cancel.load(Ordering::Relaxed) {
-            stop = StopReason::Cancelled;
-            return ControlFlow::Break(());
-        }
-        if started.elapsed() >= budget {
-            stop = StopReason::Budget;
-            return ControlFlow::Break(());
-        }
-        if config.plateau_batches > 0
-            && batches >= u64::from(config.min_batches)
-            && plateau >= config.plateau_batches
-        {
-            stop = StopReason::Plateau;
-            return ControlFlow::Break(());
-        }
-        ControlFlow::Continue(())
+        let next = search.after_batch(members.first().map(|m| m.score), false);
+        report(
+            "evaluating",
+            search.batches(),
+            evaluated,
+            search.best(),
+            Some(expected),
+        );
+        next.map_break(|reason| stop = reason)
     });
+    let batches = search.batches();
     if stop == StopReason::Exhausted && summary.capped {
         stop = StopReason::SequenceCap;
     }

@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::plan_record::plan_record;
+use super::plan_record::plan_draft;
 use super::run::{RunProgress, RunResult, StopReason, plan};
 use super::snapshot::Snapshot;
 use crate::config::PlannerConfig;
 use crate::events::{Event, EventHub, Progress};
+use crate::planning::plan_score;
 use crate::store::{RunStatus, Store, StoreError};
 
 /// Finished runs remembered for status queries (older ones are in the database).
@@ -223,7 +224,7 @@ impl Runner {
                 phase: p.phase,
                 batches: p.batches,
                 sequences_evaluated: p.sequences_evaluated,
-                best_score: p.best_score,
+                best_score: p.best_score.map(plan_score),
                 elapsed_secs: p.elapsed.as_secs_f64(),
                 sequences_expected: p.sequences_expected,
             };
@@ -311,7 +312,7 @@ impl Runner {
                 if result.stop == StopReason::Cancelled {
                     RunStatus::Cancelled
                 } else {
-                    match self.store.save_plan(&plan_record(&snapshot, &result)) {
+                    match plan_draft(&snapshot, &result).keep(&self.store) {
                         Ok(plan_id) => {
                             outcome.plan_id = Some(plan_id);
                             RunStatus::Succeeded

@@ -7,6 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::NaiveDateTime;
 use indexmap::IndexMap;
 
+use crate::domain::valuation::{
+    AllocationKind, GroupMember, GroupTarget, Holding, Listing, ValuationInputs,
+};
 use crate::domain::{MetricsBySymbol, Position, Security, Side};
 use crate::evaluator::ScoringProfile;
 use crate::evaluator::symbol_terms::metric_names;
@@ -421,6 +424,60 @@ pub fn rates_per_eur(store: &Store) -> Result<HashMap<String, f64>, StoreError> 
         .collect();
     rates.insert("EUR".into(), 1.0);
     Ok(rates)
+}
+
+/// What the valuation of the portfolio reads (`GET /api/portfolio`): holdings, the universe,
+/// quotes, FX rates, cash and the allocation targets.
+pub fn valuation_inputs(store: &Store) -> Result<ValuationInputs, StoreError> {
+    let kind = |kind: TargetKind| match kind {
+        TargetKind::Country => AllocationKind::Country,
+        TargetKind::Industry => AllocationKind::Industry,
+    };
+    Ok(ValuationInputs {
+        holdings: store
+            .positions()?
+            .into_iter()
+            .map(|p| Holding {
+                symbol: p.symbol,
+                quantity: p.quantity,
+                avg_price: p.avg_price,
+                currency: p.currency,
+            })
+            .collect(),
+        listings: store
+            .securities()?
+            .into_iter()
+            .map(|s| {
+                let listing = Listing {
+                    name: s.name,
+                    country: s.country,
+                    industry: s.industry,
+                };
+                (s.symbol, listing)
+            })
+            .collect(),
+        quotes: quote_prices(store)?,
+        rates_per_eur: rates_per_eur(store)?,
+        cash: store.cash_balances()?,
+        targets: store
+            .allocation_targets()?
+            .into_iter()
+            .map(|t| GroupTarget {
+                kind: kind(t.kind),
+                group: t.group,
+                target: t.target.to_f64(),
+            })
+            .collect(),
+        groups: store
+            .allocation_groups()?
+            .into_iter()
+            .map(|g| GroupMember {
+                kind: kind(g.kind),
+                member: g.member,
+                group: g.group,
+            })
+            .collect(),
+    })
 }
 
 /// An ISO local time as the ledger stores it, with or without fractional seconds.

@@ -11,6 +11,7 @@ pub mod security;
 pub mod sequence;
 pub mod upstream;
 pub mod validation;
+pub mod valuation;
 
 pub use action::{ActionCandidate, Side, action_cost};
 pub use metrics::MetricsBySymbol;

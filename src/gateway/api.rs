@@ -15,13 +15,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::blocking::{blocking, on_store};
 use super::body::read_json;
 use super::error::ApiError;
-use super::settings;
 use super::upstreams;
-use crate::coordinator::snapshot::{quote_prices, rates_per_eur};
-use crate::coordinator::{RunView, RunnerError};
-use crate::store::{PlanRecord, Store, StoreError, TargetKind};
+use crate::coordinator::snapshot::valuation_inputs;
+use crate::coordinator::{RunView, settings};
+use crate::domain::valuation::value_portfolio;
+use crate::store::PlanRecord;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -38,148 +39,35 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/settings", get(get_settings).put(put_settings))
 }
 
-/// Runs blocking store work off the runtime; a store failure is a 503.
-async fn with_store<T: Send + 'static>(
-    state: &Arc<AppState>,
-    f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let store = Arc::clone(&state.store);
-    tokio::task::spawn_blocking(move || f(&store))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Unavailable(format!("database unavailable: {e}")))
-}
-
-/// `GET /api/portfolio`: positions valued in EUR with weights and gains, cash per currency
-/// and in EUR, allocation by country and industry group against the targets, data freshness.
+/// `GET /api/portfolio`: the valued portfolio (see [`value_portfolio`]), the trading mode and
+/// how fresh each kind of data is.
 async fn portfolio(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    with_store(&state, |store| {
-        let securities: HashMap<String, _> = store
-            .securities()?
-            .into_iter()
-            .map(|s| (s.symbol.clone(), s))
-            .collect();
-        let quotes = quote_prices(store)?;
-        let rates = rates_per_eur(store)?;
-        let rate = |c: &str| rates.get(c).copied();
-        let cash: Vec<Value> = store
-            .cash_balances()?
-            .into_iter()
-            .map(|m| {
-                let currency = m.currency().to_string();
-                let amount = m.to_decimal().to_f64();
-                json!({
-                    "currency": currency,
-                    "amount": m.to_decimal_string(),
-                    "amount_eur": rate(&currency).map(|r| amount / r),
-                })
-            })
-            .collect();
-        let cash_eur: f64 = cash.iter().filter_map(|c| c["amount_eur"].as_f64()).sum();
-        let mut positions: Vec<Value> = Vec::new();
-        let mut invested = 0.0;
-        for p in store.positions()? {
-            let quantity = p.quantity.as_decimal().to_f64();
-            let avg = p.avg_price.to_f64();
-            let currency = p.currency.to_string();
-            let price = quotes.get(&p.symbol).copied();
-            let value_eur = rate(&currency).map(|r| quantity * price.unwrap_or(avg) / r);
-            invested += value_eur.unwrap_or(0.0);
-            let security = securities.get(&p.symbol);
-            positions.push(json!({
-                "symbol": p.symbol,
-                "name": security.map(|s| s.name.clone()),
-                "country": security.and_then(|s| s.country.clone()),
-                "industry": security.and_then(|s| s.industry.clone()),
-                "quantity": p.quantity.to_string(),
-                "avg_price": p.avg_price.to_string(),
-                "price": price,
-                "currency": currency,
-                "value_eur": value_eur,
-                "pnl_pct": price.filter(|_| avg > 0.0).map(|price| (price - avg) / avg),
-            }));
-        }
-        let total = invested + cash_eur;
-        for position in &mut positions {
-            let weight = position["value_eur"].as_f64().filter(|_| total > 0.0).map(|v| v / total);
-            position["weight"] = json!(weight);
-        }
-        let targets = store.allocation_targets()?;
-        let groups = store.allocation_groups()?;
-        // A position's target: its country group's target weight, shared by the group's
-        // holdings (the reference sets targets per group, not per security).
-        for position in &mut positions {
-            let country = position["country"].as_str().unwrap_or("Other").to_string();
-            let group = groups
-                .iter()
-                .find(|g| g.kind == TargetKind::Country && g.member == country)
-                .map_or(country, |g| g.group.clone());
-            let target = targets
-                .iter()
-                .find(|t| t.kind == TargetKind::Country && t.group == group)
-                .map(|t| t.target.to_f64());
-            position["country_group"] = json!(group);
-            position["group_target"] = json!(target);
-        }
-        let held_per_group: HashMap<String, usize> =
-            positions.iter().fold(HashMap::new(), |mut counts, p| {
-                let group = p["country_group"].as_str().unwrap_or_default().to_string();
-                *counts.entry(group).or_insert(0) += 1;
-                counts
-            });
-        for position in &mut positions {
-            let group = position["country_group"].as_str().unwrap_or_default();
-            let target = position["group_target"].as_f64();
-            let share = target.map(|t| t / held_per_group[group] as f64);
-            position["target_weight"] = json!(share);
-        }
-        let allocation = |kind: TargetKind, member_of: &dyn Fn(&Value) -> Option<String>| {
-            let mut actual: BTreeMap<String, f64> = BTreeMap::new();
-            for p in &positions {
-                let member = member_of(p).unwrap_or_else(|| "Other".into());
-                let group = groups
-                    .iter()
-                    .find(|g| g.kind == kind && g.member == member)
-                    .map_or(member, |g| g.group.clone());
-                *actual.entry(group).or_insert(0.0) += p["weight"].as_f64().unwrap_or(0.0);
-            }
-            for t in targets.iter().filter(|t| t.kind == kind) {
-                actual.entry(t.group.clone()).or_insert(0.0);
-            }
-            actual
-                .into_iter()
-                .map(|(group, weight)| {
-                    let target = targets
-                        .iter()
-                        .find(|t| t.kind == kind && t.group == group)
-                        .map(|t| t.target.to_f64());
-                    json!({"group": group, "weight": weight, "target": target})
-                })
-                .collect::<Vec<_>>()
-        };
-        let by_country = allocation(TargetKind::Country, &|p| p["country"].as_str().map(String::from));
-        let by_industry = allocation(TargetKind::Industry, &|p| {
-            p["industry"].as_str().map(|s| s.split(',').next().unwrap_or(s).trim().to_string())
-        });
-        Ok(Json(json!({
-            "total_value_eur": total,
-            "invested_eur": invested,
-            "cash_eur": cash_eur,
-            "cash": cash,
-            "positions": positions,
-            "allocation": {"country": by_country, "industry": by_industry},
-            "trading_mode": store.trading_mode()?.as_str(),
-            "data": store.all_data_freshness()?.into_iter().map(|f| json!({
-                "kind": f.kind, "refreshed_at": f.refreshed_at, "source": f.source, "stale": f.stale,
-            })).collect::<Vec<_>>(),
-        })))
+    let (inputs, mode, freshness) = on_store(&state.store, |store| {
+        Ok((
+            valuation_inputs(store)?,
+            store.trading_mode()?,
+            store.all_data_freshness()?,
+        ))
     })
-    .await
+    .await?;
+    // Through a `Value`, whose object keys are sorted, as this answer has always had them.
+    let mut answer = serde_json::to_value(value_portfolio(&inputs))
+        .map_err(|e| ApiError::Internal(format!("could not encode the portfolio: {e}")))?;
+    answer["trading_mode"] = json!(mode.as_str());
+    answer["data"] = freshness
+        .into_iter()
+        .map(|f| {
+            json!({
+                "kind": f.kind, "refreshed_at": f.refreshed_at, "source": f.source, "stale": f.stale,
+            })
+        })
+        .collect();
+    Ok(Json(answer))
 }
 
 /// `GET /api/securities`: the universe with last quotes and scores.
 async fn securities(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    with_store(&state, |store| {
+    on_store(&state.store, |store| {
         let quotes: HashMap<String, String> = store
             .quotes()?
             .into_iter()
@@ -254,7 +142,7 @@ async fn list_plans(
             }
         },
     };
-    let plans = with_store(&state, move |s| s.plans(limit)).await?;
+    let plans = on_store(&state.store, move |s| s.plans(limit)).await?;
     let list: Vec<Value> = plans
         .iter()
         .map(|p| {
@@ -269,7 +157,7 @@ async fn list_plans(
 }
 
 async fn latest_plan(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    let plans = with_store(&state, |s| s.plans(1)).await?;
+    let plans = on_store(&state.store, |s| s.plans(1)).await?;
     plans.first().map(|p| Json(plan_json(p))).ok_or_else(|| {
         ApiError::NotFoundMessage("no plan yet: start one with POST /api/plans".into())
     })
@@ -282,7 +170,7 @@ async fn get_plan(
     let id: i64 = id
         .parse()
         .map_err(|_| path_error("id", &id, "must be a plan id (a whole number)"))?;
-    let plan = with_store(&state, move |s| s.plan(id)).await?;
+    let plan = on_store(&state.store, move |s| s.plan(id)).await?;
     plan.map(|p| Json(plan_json(&p)))
         .ok_or_else(|| ApiError::NotFoundMessage(format!("no plan {id}")))
 }
@@ -293,17 +181,6 @@ fn path_error(field: &str, input: &str, message: &str) -> ApiError {
         message,
         json!(input),
     )])
-}
-
-fn conflict(run_id: i64) -> Response {
-    (
-        StatusCode::CONFLICT,
-        Json(json!({
-            "detail": format!("planning run {run_id} is already running"),
-            "run_id": run_id,
-        })),
-    )
-        .into_response()
 }
 
 /// `POST /api/plans`: starts a planning run; 202 with its id, 409 if one is running.
@@ -322,18 +199,12 @@ async fn start_plan(State(state): State<Arc<AppState>>, body: Body) -> Result<Re
         }
     }
     let runner = Arc::clone(&state.runner);
-    let started = tokio::task::spawn_blocking(move || runner.start())
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    match started {
-        Ok(run_id) => Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({"run_id": run_id, "status": format!("/api/runs/{run_id}")})),
-        )
-            .into_response()),
-        Err(RunnerError::AlreadyRunning { run_id }) => Ok(conflict(run_id)),
-        Err(other) => Err(ApiError::Unavailable(other.to_string())),
-    }
+    let run_id = blocking(move || runner.start()).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"run_id": run_id, "status": format!("/api/runs/{run_id}")})),
+    )
+        .into_response())
 }
 
 async fn current_run(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
@@ -358,7 +229,7 @@ async fn get_run(
             RunView::Finished(outcome) => json!({"state": "finished", "outcome": outcome}),
         }));
     }
-    let stored = with_store(&state, move |s| s.planning_run(id)).await?;
+    let stored = on_store(&state.store, move |s| s.planning_run(id)).await?;
     stored
         .map(|run| {
             Json(json!({
@@ -393,20 +264,16 @@ async fn cancel_current_run(State(state): State<Arc<AppState>>) -> Result<Respon
 }
 
 fn cancel(state: &AppState, run_id: i64) -> Result<Response, ApiError> {
-    match state.runner.cancel(run_id) {
-        Ok(()) => Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({"run_id": run_id, "status": "cancelling"})),
-        )
-            .into_response()),
-        Err(_) => Err(ApiError::NotFoundMessage(format!(
-            "planning run {run_id} is not running"
-        ))),
-    }
+    state.runner.cancel(run_id)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"run_id": run_id, "status": "cancelling"})),
+    )
+        .into_response())
 }
 
 async fn get_settings(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    let current = with_store(&state, settings::current).await?;
+    let current = on_store(&state.store, settings::current).await?;
     Ok(Json(settings_json(&current)))
 }
 
@@ -428,8 +295,8 @@ async fn put_settings(
 ) -> Result<Json<Value>, ApiError> {
     let update: BTreeMap<String, Value> =
         read_json(body, state.config.server.max_body_bytes).await?;
-    let values = settings::check_update(&update).map_err(ApiError::Validation)?;
-    let current = with_store(&state, move |s| {
+    let values = settings::check_update(&update)?;
+    let current = on_store(&state.store, move |s| {
         s.set_settings(&values)?;
         settings::current(s)
     })

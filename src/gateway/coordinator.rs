@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::routing::post;
 
 use super::AppState;
+use super::blocking::blocking;
 use super::body::{PyJson, read_json};
 use super::error::ApiError;
 use crate::coordinator::compat::{
@@ -50,12 +51,10 @@ pub(super) async fn run_compat(
 ) -> Result<CompatRun, ApiError> {
     let options = compat_options(state);
     let worker = Arc::clone(state);
-    tokio::task::spawn_blocking(move || {
+    blocking(move || {
         worker
             .pool
             .install(|| create_plan(&worker.store, &request, &options))
-            .map_err(|e| ApiError::Unavailable(format!("store unavailable: {e}")))
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("planning stopped: {e}")))?
 }

@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::extract::State;
 
 use super::AppState;
+use super::blocking::blocking;
 use super::body::{PyJson, read_json};
 use super::error::ApiError;
 use crate::evaluator::symbol_terms::metric_names;
@@ -13,6 +14,7 @@ use crate::evaluator::{
     EvaluateOptions, EvaluateSequencesRequest, EvaluateSequencesResponse, ScoringProfile,
     evaluate_request,
 };
+use crate::store::StoreError;
 
 /// Compatibility routes always score with the reference's profile.
 const PROFILE: ScoringProfile = ScoringProfile::PythonCompat;
@@ -33,18 +35,18 @@ pub async fn evaluate(
     };
     let worker = state.clone();
     // SQLite reads and CPU work both stay off the async workers: one blocking task does both.
-    let response = tokio::task::spawn_blocking(move || {
+    let response = blocking(move || {
         let symbols = request.metric_symbols();
         let symbols: Vec<&str> = symbols.iter().map(String::as_str).collect();
         let metrics = worker
             .store
-            .valid_metrics_now(&symbols, &metric_names(PROFILE))
-            .map_err(|e| ApiError::Unavailable(format!("metrics store unavailable: {e}")))?;
-        Ok(worker
-            .pool
-            .install(|| evaluate_request(&request, &metrics, &options)))
+            .valid_metrics_now(&symbols, &metric_names(PROFILE))?;
+        Ok::<_, StoreError>(
+            worker
+                .pool
+                .install(|| evaluate_request(&request, &metrics, &options)),
+        )
     })
-    .await
-    .map_err(|e| ApiError::Internal(format!("evaluation stopped: {e}")))??;
+    .await?;
     Ok(PyJson(response))
 }

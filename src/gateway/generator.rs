@@ -29,80 +29,94 @@ pub async fn generate(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let batch_size = usize::try_from(request.batch_size).unwrap_or(1);
     match request.mode {
-        GenerationMode::Reference => {
-            let seed = state.config.generator.sampler_seed;
-            let worker = state.clone();
-            let sequences = tokio::task::spawn_blocking(move || {
-                worker.pool.install(|| generate_request(&request, seed))
-            })
-            .await
-            .map_err(|e| ApiError::Internal(format!("generation stopped: {e}")))?;
-            Ok(stream(move |send| {
-                let mut lines = LineWriter::new(sequences.len() as u64, batch_size, send);
-                for sequence in sequences {
-                    if !lines.push(sequence) {
-                        return;
-                    }
-                }
-                lines.finish();
-            }))
+        GenerationMode::Reference => reference(&state, request).await,
+        GenerationMode::Exhaustive => exhaustive(&state, request).await,
+    }
+}
+
+/// The reference's sampler: every sequence generated first, then written.
+async fn reference(
+    state: &Arc<AppState>,
+    request: GenerateSequencesRequest,
+) -> Result<Response, ApiError> {
+    let batch_size = usize::try_from(request.batch_size).unwrap_or(1);
+    let seed = state.config.generator.sampler_seed;
+    let worker = state.clone();
+    let sequences = tokio::task::spawn_blocking(move || {
+        worker.pool.install(|| generate_request(&request, seed))
+    })
+    .await?;
+    Ok(stream(move |send| {
+        let mut lines = LineWriter::new(sequences.len() as u64, batch_size, send);
+        for sequence in sequences {
+            if !lines.push(sequence) {
+                return;
+            }
         }
-        GenerationMode::Exhaustive => {
-            let settings = ExhaustiveSettings {
-                max_sequences: Some(
-                    request
-                        .exhaustive
-                        .max_sequences
-                        .unwrap_or(state.config.generator.route_max_sequences),
-                ),
-                ..request.exhaustive.clone()
-            };
-            let constraints = Constraints {
-                available_cash: request.feasibility.available_cash,
-                transaction_cost_fixed: request.feasibility.transaction_cost_fixed,
-                transaction_cost_percent: request.feasibility.transaction_cost_percent,
-                min_trade_value: request.feasibility.min_trade_value,
-                securities: request.domain_securities(),
-                held: (!request.positions.is_empty()).then(|| {
-                    request
-                        .held_quantities()
-                        .into_iter()
-                        .map(|(symbol, quantity)| (symbol, quantity as f64))
-                        .collect()
-                }),
-                ..Constraints::default()
-            };
-            let generator = Arc::new(ExhaustiveGenerator::new(
-                &request.opportunities,
-                &constraints,
-                &settings,
-            ));
-            let worker = state.clone();
-            let counting = generator.clone();
-            let total = tokio::task::spawn_blocking(move || counting.count(&worker.pool))
-                .await
-                .map_err(|e| ApiError::Internal(format!("generation stopped: {e}")))?;
-            let pool = state.pool.clone();
-            let chunk = state.config.generator.batch_size;
-            Ok(stream(move |send| {
-                let mut lines = LineWriter::new(total, batch_size, send);
-                let (batches, handle) = generator.clone().spawn_stream(pool, chunk, 2);
-                'batches: for batch in batches {
-                    for acts in batch.iter() {
-                        let sequence = acts
-                            .iter()
-                            .map(|a| generator.candidate_of(a).clone())
-                            .collect();
-                        if !lines.push(sequence) {
-                            break 'batches;
-                        }
-                    }
+        lines.finish();
+    }))
+}
+
+/// Every valid combination, streamed as generated after a counting pass.
+async fn exhaustive(
+    state: &Arc<AppState>,
+    request: GenerateSequencesRequest,
+) -> Result<Response, ApiError> {
+    let batch_size = usize::try_from(request.batch_size).unwrap_or(1);
+    let settings = ExhaustiveSettings {
+        max_sequences: Some(
+            request
+                .exhaustive
+                .max_sequences
+                .unwrap_or(state.config.generator.route_max_sequences),
+        ),
+        ..request.exhaustive.clone()
+    };
+    let generator = Arc::new(ExhaustiveGenerator::new(
+        &request.opportunities,
+        &constraints(&request),
+        &settings,
+    ));
+    let worker = state.clone();
+    let counting = generator.clone();
+    let total = tokio::task::spawn_blocking(move || counting.count(&worker.pool)).await?;
+    let pool = state.pool.clone();
+    let chunk = state.config.generator.batch_size;
+    Ok(stream(move |send| {
+        let mut lines = LineWriter::new(total, batch_size, send);
+        let (batches, handle) = generator.clone().spawn_stream(pool, chunk, 2);
+        'batches: for batch in batches {
+            for acts in batch.iter() {
+                let sequence = acts
+                    .iter()
+                    .map(|a| generator.candidate_of(a).clone())
+                    .collect();
+                if !lines.push(sequence) {
+                    break 'batches;
                 }
-                let _ = handle.join();
-                lines.finish();
-            }))
+            }
         }
+        let _ = handle.join();
+        lines.finish();
+    }))
+}
+
+/// The exhaustive generator's constraints from the request's feasibility settings.
+fn constraints(request: &GenerateSequencesRequest) -> Constraints {
+    Constraints {
+        available_cash: request.feasibility.available_cash,
+        transaction_cost_fixed: request.feasibility.transaction_cost_fixed,
+        transaction_cost_percent: request.feasibility.transaction_cost_percent,
+        min_trade_value: request.feasibility.min_trade_value,
+        securities: request.domain_securities(),
+        held: (!request.positions.is_empty()).then(|| {
+            request
+                .held_quantities()
+                .into_iter()
+                .map(|(symbol, quantity)| (symbol, quantity as f64))
+                .collect()
+        }),
+        ..Constraints::default()
     }
 }

@@ -269,13 +269,11 @@ impl Call {
     /// The local module's answer: the handler's, or the drill's 500.
     async fn run_local(&self, next: Next) -> Response {
         if self.settings.fail_local {
-            return detail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!(
-                    "{} failed on purpose: migration.{}.fail_local is on (a fallback drill)",
-                    self.module, self.module
-                ),
-            );
+            return ApiError::Internal(format!(
+                "{} failed on purpose: migration.{}.fail_local is on (a fallback drill)",
+                self.module, self.module
+            ))
+            .into_response();
         }
         let request = Request::from_parts(self.parts.clone(), Body::from(self.body.clone()));
         next.run(request).await
@@ -435,7 +433,7 @@ fn spawn_shadow(call: Arc<Call>, primary: Option<Answer>, candidate: Candidate) 
         let timeout = secs(call.settings.timeout_secs);
         let outcome = match tokio::time::timeout(timeout, candidate_answer(&call, candidate)).await
         {
-            Ok(Ok(answer)) => judge(&call, &primary, &answer),
+            Ok(Ok(answer)) => judge_off_runtime(Arc::clone(&call), primary, answer).await,
             Ok(Err(reason)) => {
                 tracing::warn!(
                     module = call.module,
@@ -507,6 +505,18 @@ async fn candidate_answer(call: &Call, candidate: Candidate) -> Result<Answer, S
             })
         }
     }
+}
+
+/// [`judge`] on the blocking pool: the bodies run up to the body limit (16 MiB by default),
+/// and walking two of them must not hold an async worker that other requests wait for.
+async fn judge_off_runtime(call: Arc<Call>, primary: Answer, candidate: Answer) -> &'static str {
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(|| judge(&call, &primary, &candidate)))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the shadow comparison stopped");
+            "error"
+        })
 }
 
 /// Compares the two answers, logs a mismatch, and returns the outcome label.

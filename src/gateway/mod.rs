@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+mod blocking;
 pub mod body;
 pub mod coordinator;
 pub mod dashboard;
@@ -19,7 +20,6 @@ pub mod planning;
 pub mod proxy;
 pub mod record;
 pub mod remote;
-pub mod settings;
 pub mod sse;
 pub mod system;
 pub mod tee;

@@ -6,11 +6,13 @@ use axum::body::Body;
 use axum::extract::State;
 
 use super::AppState;
+use super::blocking::blocking;
 use super::body::{PyJson, read_json};
 use super::error::ApiError;
 use crate::domain::Opportunities;
 use crate::opportunity::api::{IdentifyOpportunitiesRequest, identify_request};
 use crate::opportunity::heuristic::HeuristicEnv;
+use crate::store::StoreError;
 
 pub async fn identify(
     State(state): State<Arc<AppState>>,
@@ -25,15 +27,13 @@ pub async fn identify(
     // The wall clock is read here, at the edge; the module itself never reads it.
     let now = chrono::Local::now().naive_local();
     let worker = state.clone();
-    let identified = tokio::task::spawn_blocking(move || {
+    let identified = blocking(move || {
         let mut env = HeuristicEnv::new(now);
         if !request.uses_target_weights() {
-            crate::coordinator::compat::heuristic_env(&worker.store, &request, &mut env)
-                .map_err(|e| ApiError::Unavailable(format!("metrics store unavailable: {e}")))?;
+            crate::coordinator::compat::heuristic_env(&worker.store, &request, &mut env)?;
         }
-        Ok::<_, ApiError>(identify_request(&request, &env))
+        Ok::<_, StoreError>(identify_request(&request, &env))
     })
-    .await
-    .map_err(|e| ApiError::Internal(format!("identification stopped: {e}")))??;
+    .await?;
     Ok(PyJson(identified.opportunities))
 }

@@ -8,6 +8,7 @@ use axum::extract::State;
 use serde::Serialize;
 
 use super::AppState;
+use super::blocking::{blocking, on_store};
 use super::error::ApiError;
 use super::migration::{ModuleMode, modes};
 use crate::domain::BreakerState;
@@ -36,11 +37,14 @@ struct ServiceSummary {
 /// `GET /readyz`: 200 once the database is migrated and answers; upstream services are
 /// reported, not required.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Readiness>, ApiError> {
+    // Not ready is 503 whatever the reason, so a load balancer keeps traffic away.
     let store = Arc::clone(&state.store);
-    let version = tokio::task::spawn_blocking(move || store.schema_version())
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("database check failed: {e}")))?
-        .map_err(|e| ApiError::Unavailable(format!("database unavailable: {e}")))?;
+    let version = blocking(move || {
+        store
+            .schema_version()
+            .map_err(|e| ApiError::Unavailable(format!("database unavailable: {e}")))
+    })
+    .await?;
     let latest = Store::latest_schema_version();
     if version != latest {
         return Err(ApiError::Unavailable(format!(
@@ -107,13 +111,10 @@ struct FreshnessReport {
 pub async fn upstreams(
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<UpstreamsAnswer>, ApiError> {
-    let store = Arc::clone(&state.store);
-    let (stored, freshness) = tokio::task::spawn_blocking(move || {
-        Ok::<_, crate::store::StoreError>((store.upstream_statuses()?, store.all_data_freshness()?))
+    let (stored, freshness) = on_store(&state.store, |store| {
+        Ok((store.upstream_statuses()?, store.all_data_freshness()?))
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| ApiError::Unavailable(format!("database unavailable: {e}")))?;
+    .await?;
     let live = state.upstreams.statuses();
     let services = SERVICES
         .iter()

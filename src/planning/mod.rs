@@ -1,9 +1,16 @@
 //! Plans as they are kept: the canonical portfolio hash a plan belongs to, the narratives a
-//! person reads, the record written to the store, and the look-ups by portfolio hash (history
-//! and the best plan).
+//! person reads, the one writer of plans to the store ([`PlanDraft::keep`]), the look-ups by
+//! portfolio hash (history and the best plan), and the planning service's routes' work.
+//!
+//! Plan scores are on one scale, 0–100 (see [`plan_score`]), in the store, in `/api/plans*`,
+//! on the dashboard and in the planning service's `Plan.score`; the evaluator's own routes
+//! keep its 0–1 scale.
 
+mod create;
 pub mod hash;
 pub mod narrative;
+mod request;
+mod view;
 
 use std::collections::HashMap;
 
@@ -12,8 +19,16 @@ use serde_json::{Map, Value, json};
 use crate::domain::{ActionCandidate, Currency, Decimal, Money, Opportunities, Quantity};
 use crate::store::{NewPlan, PlanRecord, PlanStepRecord, Store, StoreError};
 
+pub use create::{CreateResponse, create_and_keep};
 pub use hash::{HashInput, HashOrder, HashSecurity, canonical_text, portfolio_hash, sequence_hash};
 pub use narrative::{NarrativeStep, StepContext, plan_narrative, step_narrative};
+pub use request::{CheckedCreate, PlanningCreateRequest, PlanningPosition, Targets};
+pub use view::{Plan, PlannedAction, plan_view};
+
+/// A score of the evaluator (0–1) on the scale plans are kept and shown on (0–100).
+pub fn plan_score(evaluator_score: f64) -> f64 {
+    evaluator_score * 100.0
+}
 
 /// What the narratives know of the portfolio besides the plan's own actions.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -63,16 +78,19 @@ pub struct PlanDraft {
     pub breakdown: Value,
     /// Candidates that were considered and left out, each with its reason.
     pub rejected: Vec<Value>,
-    /// How old the data the plan was made from is.
-    pub data_freshness: Value,
+    /// How old the data the plan was made from is; `None` leaves the key out of the body
+    /// (the native planner keeps it under `data` in `extra`).
+    pub data_freshness: Option<Value>,
     pub narratives: NarrativeInputs,
     /// More keys for the stored body; they never replace the keys above.
     pub extra: Map<String, Value>,
 }
 
-/// A draft that cannot become a stored plan.
-#[derive(Debug, thiserror::Error, PartialEq)]
+/// A draft that cannot become a stored plan, or could not be stored.
+#[derive(Debug, thiserror::Error)]
 pub enum PlanError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("step {step} ({symbol}): {reason}")]
     InvalidStep {
         /// 1-based.
@@ -86,7 +104,7 @@ pub enum PlanError {
 
 impl PlanDraft {
     /// One narrative per action, in order.
-    pub fn step_narratives(&self) -> Vec<String> {
+    fn step_narratives(&self) -> Vec<String> {
         self.sequence
             .iter()
             .map(|a| {
@@ -99,7 +117,7 @@ impl PlanDraft {
     }
 
     /// The narrative of the whole plan. Without scores the outcome reads as unchanged.
-    pub fn plan_narrative(&self) -> String {
+    fn plan_narrative(&self) -> String {
         let steps: Vec<NarrativeStep<'_>> = self.sequence.iter().map(NarrativeStep::from).collect();
         let before = self.score_before.or(self.score_after).unwrap_or(0.0);
         let after = self.score_after.unwrap_or(before);
@@ -108,7 +126,7 @@ impl PlanDraft {
 
     /// The record to store: steps with their narratives, and a body of
     /// `{narrative, score_before, score_after, breakdown, rejected, data_freshness, …extra}`.
-    pub fn build(&self) -> Result<NewPlan, PlanError> {
+    fn build(&self) -> Result<NewPlan, PlanError> {
         if self.portfolio_hash.is_empty() {
             return Err(PlanError::NoHash);
         }
@@ -127,10 +145,12 @@ impl PlanDraft {
             "score_after": self.score_after,
             "breakdown": self.breakdown,
             "rejected": self.rejected,
-            "data_freshness": self.data_freshness,
         });
         if let Value::Object(fixed) = fixed {
             body.extend(fixed);
+        }
+        if let Some(freshness) = &self.data_freshness {
+            body.insert("data_freshness".into(), freshness.clone());
         }
         Ok(NewPlan {
             portfolio_hash: self.portfolio_hash.clone(),
@@ -139,6 +159,11 @@ impl PlanDraft {
             body: Value::Object(body),
             steps,
         })
+    }
+
+    /// Builds the plan and stores it with its steps; the stored plan's id.
+    pub fn keep(&self, store: &Store) -> Result<i64, PlanError> {
+        Ok(store.save_plan(&self.build()?)?)
     }
 }
 
@@ -241,7 +266,7 @@ mod tests {
             score_after: Some(62.5),
             breakdown: json!({"end_state_score": 0.625}),
             rejected: vec![json!({"symbol": "CCC", "code": "no_price"})],
-            data_freshness: json!({"metrics": "2026-01-01T00:00:00"}),
+            data_freshness: Some(json!({"metrics": "2026-01-01T00:00:00"})),
             narratives: NarrativeInputs {
                 position_values: HashMap::from([("AAA".to_string(), 800.0)]),
                 first_buy_opportunity: Some("BBB Corp".into()),
@@ -332,7 +357,7 @@ mod tests {
         assert!(d.build().is_err());
         let mut d = draft();
         d.portfolio_hash.clear();
-        assert_eq!(d.build(), Err(PlanError::NoHash));
+        assert!(matches!(d.build(), Err(PlanError::NoHash)));
     }
 
     #[test]
@@ -367,7 +392,7 @@ mod tests {
         let mut d = draft();
         d.portfolio_hash = hash.into();
         d.score_after = score;
-        store.save_plan(&d.build().unwrap()).unwrap()
+        d.keep(store).unwrap()
     }
 
     #[test]

@@ -381,3 +381,51 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<PlanningRun> {
         error: r.get(6)?,
     })
 }
+
+#[cfg(test)]
+mod score_scale_tests {
+    use rusqlite::Connection;
+    use rusqlite_migration::Migrations;
+
+    use super::super::{MIGRATIONS, Store};
+
+    /// Two plans written before scores were put on one scale: the native planner's (0–1) and
+    /// one of `POST /planning/create` (already 0–100).
+    fn database_before_the_scale_was_one(path: &std::path::Path) {
+        let mut conn = Connection::open(path).unwrap();
+        Migrations::from_slice(&MIGRATIONS[..3])
+            .to_latest(&mut conn)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO plans (portfolio_hash, created_at, score_before, score_after, status, \
+             body) VALUES \
+             ('h', '2026-01-01T00:00:00', 0.61, 0.645, 'proposed', '{\"narrative\": \"\"}'), \
+             ('h', '2026-01-02T00:00:00', 60.0, 62.5, 'proposed', \
+              '{\"source\": \"planning/create\"}'), \
+             ('h', '2026-01-03T00:00:00', NULL, NULL, 'proposed', '{}');",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_migration_puts_native_plan_scores_on_the_0_to_100_scale() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plans.db");
+        database_before_the_scale_was_one(&path);
+        let store = Store::open(&path).unwrap();
+        let scores: Vec<(Option<f64>, Option<f64>)> = (1..=3)
+            .map(|id| {
+                let plan = store.plan(id).unwrap().unwrap().plan;
+                (plan.score_before, plan.score_after)
+            })
+            .collect();
+        assert_eq!(
+            scores,
+            [
+                (Some(0.61 * 100.0), Some(0.645 * 100.0)),
+                (Some(60.0), Some(62.5)),
+                (None, None)
+            ]
+        );
+    }
+}

@@ -1,5 +1,7 @@
 //! Keeping the database in step with the outside world: scheduled jobs that copy upstream
-//! data into the store, and the execution of plan steps (paper fills or broker orders).
+//! data into the store, the execution of plan steps (paper fills or broker orders), and the
+//! trading cycle that plans and executes in one go.
 
+pub mod cycle;
 pub mod execution;
 pub mod jobs;

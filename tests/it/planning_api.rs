@@ -38,6 +38,31 @@ async fn wait_for_run(router: &axum::Router, run_id: i64) -> Value {
     panic!("run {run_id} did not finish");
 }
 
+/// Plans are scored 0–100 wherever they are shown: the native API, its narrative, and the
+/// planning service's `Plan.score`.
+#[tokio::test]
+async fn a_native_plan_has_one_score_scale_everywhere() {
+    let (_dir, state) = demo_state();
+    let app = router(Arc::clone(&state));
+    let (_, started) = common::call(&app, "POST", "/api/plans", "").await;
+    let outcome = wait_for_run(&app, started["run_id"].as_i64().unwrap()).await;
+    let plan_id = outcome["plan_id"].as_i64().unwrap();
+    let (_, plan) = common::call(&app, "GET", &format!("/api/plans/{plan_id}"), "").await;
+    let (before, after) = (
+        plan["score_before"].as_f64().unwrap(),
+        plan["score_after"].as_f64().unwrap(),
+    );
+    assert!(1.0 < before && before < after && after <= 100.0, "{plan}");
+    assert_eq!(plan["details"]["score_after"], plan["score_after"]);
+    let narrative = plan["details"]["narrative"].as_str().unwrap();
+    assert!(
+        narrative.contains(&format!("from {before:.1} to {after:.1}")),
+        "{narrative}"
+    );
+    let (_, compat) = common::call(&app, "GET", &format!("/planning/plans/{plan_id}"), "").await;
+    assert_eq!(compat["plan"]["score"].as_f64(), Some(after));
+}
+
 #[tokio::test]
 async fn a_plan_through_the_api_on_the_demo_data() {
     let (_dir, state) = demo_state();

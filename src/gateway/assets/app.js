@@ -157,8 +157,9 @@ function renderPlan(plan) {
     (stale.length ? " — stale: " + stale.join(", ") : "");
   $("plan-meta").className = stale.length ? "stale" : "muted";
   const before = plan.score_before, after = plan.score_after;
-  $("plan-scores").textContent = "Score " + (before * 100).toFixed(1) + " → " + (after * 100).toFixed(1) +
-    " (" + (after >= before ? "+" : "") + ((after - before) * 100).toFixed(1) + " points)";
+  // Plan scores are 0–100 (docs/api.md).
+  $("plan-scores").textContent = "Score " + before.toFixed(1) + " → " + after.toFixed(1) +
+    " (" + (after >= before ? "+" : "") + (after - before).toFixed(1) + " points)";
   steps.replaceChildren(...plan.steps.map((s) => {
     const li = document.createElement("li");
     const head = document.createElement("div");
@@ -208,7 +209,7 @@ function showProgress(p) {
   bar.value = Math.min(p.sequences_evaluated, bar.max);
   $("progress-text").textContent = p.phase + ": " + p.sequences_evaluated.toLocaleString() +
     (p.sequences_expected ? " of " + p.sequences_expected.toLocaleString() : "") + " sequences" +
-    (p.best_score != null ? ", best score " + (p.best_score * 100).toFixed(2) : "") +
+    (p.best_score != null ? ", best score " + p.best_score.toFixed(2) : "") +
     ", " + p.elapsed_secs.toFixed(1) + " s";
 }
 
@@ -266,7 +267,7 @@ async function loadHistory() {
   const plans = data.plans.slice().reverse();
   const chart = $("history-chart");
   if (plans.length < 2) { chart.textContent = "History appears after two plans."; return; }
-  const scores = plans.map((p) => p.score_after * 100);
+  const scores = plans.map((p) => p.score_after);
   const values = plans.map((p) => p.total_value_eur || 0);
   chart.innerHTML = '<svg viewBox="0 0 600 200" preserveAspectRatio="none" role="img" aria-label="' +
     plans.length + " plans, score from " + scores[0].toFixed(1) + " to " + scores[scores.length - 1].toFixed(1) + '">' +

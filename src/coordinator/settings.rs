@@ -1,5 +1,5 @@
-//! The planner settings the API exposes: each key with its kind, bounds and default, so an
-//! update is checked before anything is written.
+//! The planner settings `GET/PUT /api/settings` expose: each key with its kind, bounds and
+//! default, so an update is checked before anything is written.
 
 use std::collections::BTreeMap;
 
@@ -250,4 +250,59 @@ fn check_value(kind: SettingKind, value: &Value) -> Result<String, String> {
 /// A number as the settings table keeps it ("2.0", "0.002").
 fn repr(x: f64) -> String {
     crate::domain::py_json::py_float_repr(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn update(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn valid_values_become_their_stored_text() {
+        let values = check_update(&update(&[
+            (keys::TRADING_MODE, json!("live")),
+            (keys::TRANSACTION_COST_PERCENT.key, json!(0.002)),
+            (keys::TRANSACTION_COST_FIXED.key, json!(2)),
+        ]))
+        .unwrap();
+        let values: BTreeMap<String, String> = values.into_iter().collect();
+        assert_eq!(values[keys::TRADING_MODE], "live");
+        assert_eq!(values[keys::TRANSACTION_COST_PERCENT.key], "0.002");
+        assert_eq!(values[keys::TRANSACTION_COST_FIXED.key], "2.0");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_its_key() {
+        let errors = check_update(&update(&[
+            ("no_such_setting", json!(1)),
+            (keys::TRADING_MODE, json!("paper")),
+            (keys::TRANSACTION_COST_PERCENT.key, json!(0.5)),
+        ]))
+        .unwrap_err();
+        let located: Vec<(Value, &str)> = errors
+            .iter()
+            .map(|e| (e.loc[1].clone(), e.msg.as_str()))
+            .collect();
+        assert_eq!(located.len(), 3);
+        assert!(located.contains(&(json!("no_such_setting"), "Value error, unknown setting")));
+        assert!(
+            located
+                .iter()
+                .any(|(key, msg)| key == keys::TRADING_MODE && msg.contains("research"))
+        );
+    }
+
+    #[test]
+    fn an_empty_update_is_refused() {
+        let errors = check_update(&BTreeMap::new()).unwrap_err();
+        assert_eq!(errors[0].loc, vec![Value::from("body")]);
+    }
 }
