@@ -9,16 +9,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::HeaderValue;
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
 use tower_http::request_id::RequestId;
 use tracing::Instrument;
 
 use super::{AppState, auth, metrics};
+use crate::http_common::REQUEST_ID;
 use crate::upstream::with_request_id;
-
-pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Longest client-chosen request id kept; a longer one is replaced rather than logged.
 pub const MAX_REQUEST_ID_LEN: usize = 128;
@@ -38,7 +37,7 @@ pub fn apply(router: Router<Arc<AppState>>, state: Arc<AppState>) -> Router<Arc<
 pub async fn request_id(mut request: Request, next: Next) -> Response {
     let id = request
         .headers()
-        .get(&X_REQUEST_ID)
+        .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| is_sane_request_id(v))
         .map_or_else(new_request_id, str::to_owned);
@@ -46,7 +45,7 @@ pub async fn request_id(mut request: Request, next: Next) -> Response {
         // Unreachable: both sources are visible ASCII.
         return next.run(request).await;
     };
-    request.headers_mut().insert(X_REQUEST_ID, value.clone());
+    request.headers_mut().insert(REQUEST_ID, value.clone());
     request
         .extensions_mut()
         .insert(RequestId::new(value.clone()));
@@ -54,7 +53,7 @@ pub async fn request_id(mut request: Request, next: Next) -> Response {
     let mut response = with_request_id(id, next.run(request))
         .instrument(span)
         .await;
-    response.headers_mut().insert(X_REQUEST_ID, value);
+    response.headers_mut().insert(REQUEST_ID, value);
     response
 }
 

@@ -196,7 +196,7 @@ pub async fn layer(State(state): State<Arc<AppState>>, request: Request, next: N
     };
     let request_id = parts
         .headers
-        .get(&remote::REQUEST_ID)
+        .get(&crate::http_common::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .or_else(crate::upstream::current_request_id)
@@ -333,7 +333,7 @@ async fn local_primary(
         return response;
     }
     let (parts, body) = response.into_parts();
-    let content_type = remote::content_type(&parts.headers);
+    let content_type = crate::http_common::content_type(&parts.headers);
     let tee = {
         let call = Arc::clone(&call);
         Tee::new(call.limit(), move |body| {
@@ -487,7 +487,7 @@ async fn candidate_answer(call: &Call, candidate: Candidate) -> Result<Answer, S
         Candidate::Local(next) => {
             let response = call.run_local(next).await;
             let status = response.status().as_u16();
-            let content_type = remote::content_type(response.headers());
+            let content_type = crate::http_common::content_type(response.headers());
             let limit = call.limit();
             let body = Limited::new(response.into_body(), limit)
                 .collect()

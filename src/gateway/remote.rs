@@ -18,9 +18,8 @@ use tokio::time::Instant;
 use super::tee::Tee;
 use crate::domain::BreakerState;
 use crate::events::{Event, EventHub};
+use crate::http_common::{REQUEST_ID, content_type};
 use crate::upstream::resilience::{Breaker, BreakerPermit, secs_to_duration};
-
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Headers of a service's answer that go back to the client besides the body: what describes
 /// the payload and what tells a client how to go on. Hop and server headers (`date`,
@@ -487,15 +486,6 @@ pub fn breaker_name(state: BreakerState) -> &'static str {
         BreakerState::Open => "open",
         BreakerState::HalfOpen => "half_open",
     }
-}
-
-/// The `Content-Type` of an answer (or request) with `headers`; `None` when it has none or
-/// one that is not visible ASCII.
-pub fn content_type(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 /// The HTTP client every forwarded request shares (one connection pool); each request sets

@@ -327,7 +327,7 @@ impl Service {
             .client
             .request(request.method.clone(), url)
             .timeout(self.timeout)
-            .header("x-request-id", request_id);
+            .header(crate::http_common::REQUEST_ID, request_id);
         if !request.query.is_empty() {
             builder = builder.query(request.query);
         }
