@@ -7,6 +7,7 @@
 //! is for the sync layer to decide, not for the client.
 
 use chrono::{DateTime, NaiveDate};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -290,17 +291,17 @@ impl TradernetClient {
     }
 }
 
+/// What a path segment keeps as it is: RFC 3986's unreserved characters. Everything else,
+/// `/`, `%`, `?` and `#` included, is escaped.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes a path segment, so a symbol can never change the path it is put in.
-fn path_segment(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for byte in raw.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+pub(crate) fn path_segment(raw: &str) -> String {
+    utf8_percent_encode(raw, PATH_SEGMENT).to_string()
 }
 
 // ---------------------------------------------------------------------------------------------
