@@ -6,6 +6,8 @@
 //! An empty list comes back as `Ok(vec![])`: whether an empty answer may replace stored data
 //! is for the sync layer to decide, not for the client.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
@@ -14,7 +16,6 @@ use serde_json::{Map, Value};
 use super::decode::{self, field};
 use super::error::UpstreamError;
 use super::service::{BodyError, CallKind, Service, ServiceHealth, ServiceStatus};
-use crate::config::ServiceConfig;
 use crate::domain::{Currency, Decimal, Quantity, Side};
 
 /// The service name in metrics, messages and the status table.
@@ -106,16 +107,14 @@ pub struct PlacedOrder {
 /// The tradernet wrapper, behind the resilience rules of its [`Service`].
 #[derive(Debug)]
 pub struct TradernetClient {
-    service: Service,
+    service: Arc<Service>,
 }
 
 impl TradernetClient {
-    /// A client of the service configured in `config`; `None` when no URL is configured.
-    pub fn new(client: reqwest::Client, config: &ServiceConfig) -> Option<TradernetClient> {
-        let url = config.base_url()?;
-        Some(TradernetClient {
-            service: Service::new(SERVICE_NAME, url, client, config),
-        })
+    /// The client of `service`, which the registry ([`super::Upstreams`]) built as
+    /// [`SERVICE_NAME`].
+    pub(super) fn new(service: Arc<Service>) -> TradernetClient {
+        TradernetClient { service }
     }
 
     /// The underlying service, for calls this client has no method for.
