@@ -3,8 +3,8 @@
 //! the same path and query, so a client keeps one address.
 //!
 //! Each service gets its configured timeout and its circuit breaker, the one its typed client
-//! uses too (see `remote`). Nothing is retried: a proxied request may be a write. The answer's status, content type and body come back as
-//! they are, the body streamed as it arrives.
+//! uses too (see `remote`). Nothing is retried: a proxied request may be a write. The answer's
+//! status, content type and body come back as they are, the body streamed as it arrives.
 
 use std::sync::Arc;
 

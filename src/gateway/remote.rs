@@ -310,7 +310,8 @@ impl Sent {
                         None
                     }
                     Err(error) => {
-                        tracing::warn!(service = service.name(), %error, "forwarded answer broke off");
+                        let name = service.name();
+                        tracing::warn!(service = name, %error, "forwarded answer broke off");
                         if let Some(permit) = permit {
                             report(&service, permit, false, &events);
                         }
