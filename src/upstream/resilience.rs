@@ -124,10 +124,14 @@ impl Breaker {
         self.lock().consecutive_failures
     }
 
-    /// While the breaker is open: how long until it lets a probe through.
+    /// While the breaker is open: how long until it lets a probe through (`None` once the
+    /// time is up, as [`Breaker::state`] then says half-open).
     pub fn retry_in(&self) -> Option<Duration> {
         match self.lock().phase {
-            Phase::Open { until } => until.checked_duration_since(Instant::now()),
+            Phase::Open { until } => {
+                let now = Instant::now();
+                (now < until).then(|| until - now)
+            }
             Phase::Closed | Phase::HalfOpen { .. } => None,
         }
     }
