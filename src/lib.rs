@@ -15,6 +15,7 @@ pub mod evaluator;
 pub mod events;
 pub mod gateway;
 pub mod generator;
+pub mod http_common;
 pub mod opportunity;
 pub mod planning;
 pub mod shadow;

@@ -147,7 +147,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         metrics::gauge!("process_resident_memory_bytes").set(rss as f64);
     }
     metrics::gauge!("events_subscribers").set(state.events.subscriber_count() as f64);
-    for mode in super::migration::modes(&state.config.migration) {
+    for mode in super::migration::modes(&state.config.migration, &state.upstreams) {
         if let Some(breaker) = mode.breaker {
             metrics::gauge!("migration_breaker_state", "module" => mode.module)
                 .set(breaker_value(breaker));

@@ -9,16 +9,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::middleware::{Next, from_fn, from_fn_with_state, map_request};
 use axum::response::Response;
-use tower_http::request_id::RequestId;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tracing::Instrument;
 
 use super::{AppState, auth, metrics};
+use crate::http_common::REQUEST_ID;
 use crate::upstream::with_request_id;
-
-pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Longest client-chosen request id kept; a longer one is replaced rather than logged.
 pub const MAX_REQUEST_ID_LEN: usize = 128;
@@ -27,35 +27,66 @@ pub const MAX_REQUEST_ID_LEN: usize = 128;
 /// so refusals are counted; then authentication.
 pub fn apply(router: Router<Arc<AppState>>, state: Arc<AppState>) -> Router<Arc<AppState>> {
     metrics::install_recorder();
-    router
+    let router = router
         .layer(from_fn_with_state(state, auth::require_token))
-        .layer(from_fn(metrics::track))
-        .layer(from_fn(request_id))
+        .layer(from_fn(metrics::track));
+    request_ids(router)
 }
 
 /// Takes the client's `x-request-id` when it is one sane token, else makes one; the id goes
 /// back on the response, into the log span, and onto every upstream call the handler makes.
-pub async fn request_id(mut request: Request, next: Next) -> Response {
-    let id = request
+/// tower-http sets and propagates the header; around it, odd client ids are dropped first and
+/// the id is put in scope for the handler.
+pub fn request_ids<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
+        .layer(from_fn(scope_request_id))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, CountedRequestId))
+        .layer(map_request(keep_sane_request_id))
+}
+
+/// Leaves one `x-request-id` when the client's first is sane and none otherwise, so the id
+/// layer makes one in its place.
+async fn keep_sane_request_id(mut request: Request) -> Request {
+    let sane = request
         .headers()
-        .get(&X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| is_sane_request_id(v))
-        .map_or_else(new_request_id, str::to_owned);
-    let Ok(value) = HeaderValue::from_str(&id) else {
-        // Unreachable: both sources are visible ASCII.
-        return next.run(request).await;
-    };
-    request.headers_mut().insert(X_REQUEST_ID, value.clone());
+        .get(&REQUEST_ID)
+        .filter(|v| v.to_str().is_ok_and(is_sane_request_id))
+        .cloned();
+    match sane {
+        Some(value) => {
+            request.headers_mut().insert(REQUEST_ID, value);
+        }
+        None => {
+            request.headers_mut().remove(REQUEST_ID);
+        }
+    }
     request
-        .extensions_mut()
-        .insert(RequestId::new(value.clone()));
+}
+
+/// Runs the handler in the request's log span, with its id as the id of the upstream calls.
+async fn scope_request_id(request: Request, next: Next) -> Response {
+    let id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let span = tracing::info_span!("request", id = %id);
-    let mut response = with_request_id(id, next.run(request))
+    with_request_id(id, next.run(request))
         .instrument(span)
-        .await;
-    response.headers_mut().insert(X_REQUEST_ID, value);
-    response
+        .await
+}
+
+/// Makes the ids of [`new_request_id`].
+#[derive(Debug, Clone, Copy)]
+struct CountedRequestId;
+
+impl MakeRequestId for CountedRequestId {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        // Hex digits are always a valid header value.
+        new_request_id().parse().ok().map(RequestId::new)
+    }
 }
 
 /// Visible ASCII only: no spaces or control characters to forge log lines with.

@@ -8,12 +8,10 @@ use super::*;
 use crate::upstream::current_request_id;
 
 fn echo_router() -> Router {
-    Router::new()
-        .route(
-            "/id",
-            get(|| async { current_request_id().unwrap_or_default() }),
-        )
-        .layer(from_fn(request_id))
+    request_ids(Router::new().route(
+        "/id",
+        get(|| async { current_request_id().unwrap_or_default() }),
+    ))
 }
 
 async fn get_id(router: &Router, header: Option<&str>) -> (String, String) {

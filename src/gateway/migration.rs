@@ -36,11 +36,12 @@ use tracing::Instrument;
 
 use super::AppState;
 use super::error::ApiError;
-use super::remote::{self, Failure, Outgoing, Remote, RemoteRules, detail, remote_for};
+use super::remote::{self, Failure, Outgoing, detail};
 use super::tee::{Tee, tee_body};
 use crate::config::{MigrationConfig, MigrationModule, Primary};
 use crate::domain::BreakerState;
 use crate::shadow::compare::{Answer, CompareOptions, Difference, compare_answers};
+use crate::upstream::{Service, Upstreams};
 
 /// The modules, which are also their route prefixes.
 pub const MODULES: [&str; 6] = [
@@ -196,7 +197,7 @@ pub async fn layer(State(state): State<Arc<AppState>>, request: Request, next: N
     };
     let request_id = parts
         .headers
-        .get(&remote::REQUEST_ID)
+        .get(&crate::http_common::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .or_else(crate::upstream::current_request_id)
@@ -228,15 +229,8 @@ impl Call {
         self.state.config.server.max_body_bytes
     }
 
-    fn remote(&self) -> Option<&'static Remote> {
-        let url = self.settings.base_url()?;
-        Some(remote_for(&RemoteRules {
-            name: self.module,
-            url,
-            timeout_secs: self.settings.timeout_secs,
-            breaker_failures: self.settings.breaker_failures,
-            breaker_open_secs: self.settings.breaker_open_secs,
-        }))
+    fn remote(&self) -> Option<&Arc<Service>> {
+        self.state.upstreams.service(self.module)
     }
 
     /// The request for the Python service; `None` when the path would leave the module's
@@ -263,7 +257,7 @@ impl Call {
                 self.module
             )));
         };
-        remote.send(route, &self.state.events, outgoing).await
+        remote::send(remote, route, &self.state.events, outgoing).await
     }
 
     /// The local module's answer: the handler's, or the drill's 500.
@@ -331,7 +325,7 @@ async fn local_primary(
         return response;
     }
     let (parts, body) = response.into_parts();
-    let content_type = remote::content_type(&parts.headers);
+    let content_type = crate::http_common::content_type(&parts.headers);
     let tee = {
         let call = Arc::clone(&call);
         Tee::new(call.limit(), move |body| {
@@ -485,7 +479,7 @@ async fn candidate_answer(call: &Call, candidate: Candidate) -> Result<Answer, S
         Candidate::Local(next) => {
             let response = call.run_local(next).await;
             let status = response.status().as_u16();
-            let content_type = remote::content_type(response.headers());
+            let content_type = crate::http_common::content_type(response.headers());
             let limit = call.limit();
             let body = Limited::new(response.into_body(), limit)
                 .collect()
@@ -574,21 +568,14 @@ pub struct ModuleMode {
 }
 
 /// Every module's mode, in [`MODULES`] order; never touches the network.
-pub fn modes(config: &MigrationConfig) -> Vec<ModuleMode> {
+pub fn modes(config: &MigrationConfig, upstreams: &Upstreams) -> Vec<ModuleMode> {
     config
         .modules()
         .into_iter()
         .map(|(module, settings)| {
-            let health = settings.base_url().map(|url| {
-                remote_for(&RemoteRules {
-                    name: module,
-                    url,
-                    timeout_secs: settings.timeout_secs,
-                    breaker_failures: settings.breaker_failures,
-                    breaker_open_secs: settings.breaker_open_secs,
-                })
-                .health()
-            });
+            let health = upstreams
+                .service(module)
+                .map(|service| service.breaker().health());
             ModuleMode {
                 module,
                 primary: settings.primary.as_str(),

@@ -169,7 +169,12 @@ fn modes_show_every_module_with_its_breaker() {
         m.shadow = true;
         m.url = "http://127.0.0.1:8010/".into();
     });
-    let modes = modes(&config);
+    let upstreams = Upstreams::from_config(&Config {
+        migration: config.clone(),
+        ..Config::default()
+    })
+    .unwrap();
+    let modes = modes(&config, &upstreams);
     assert_eq!(modes.iter().map(|m| m.module).collect::<Vec<_>>(), MODULES);
     let evaluator = modes.iter().find(|m| m.module == "evaluator").unwrap();
     assert_eq!(evaluator.primary, "python");

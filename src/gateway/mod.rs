@@ -70,7 +70,7 @@ impl AppState {
             .thread_name(|i| format!("scoring-{i}"))
             .build()
             .map_err(std::io::Error::other)?;
-        let upstreams = Upstreams::new(&config.upstream).map_err(std::io::Error::other)?;
+        let upstreams = Upstreams::from_config(&config).map_err(std::io::Error::other)?;
         let pool = Arc::new(pool);
         let events = Arc::new(EventHub::new(MAX_EVENT_SUBSCRIBERS));
         let runner = Arc::new(Runner::new(

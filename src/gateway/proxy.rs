@@ -2,9 +2,9 @@
 //! `/portfolio`, `/trading`, `/scoring` and `/optimization` go to the configured service with
 //! the same path and query, so a client keeps one address.
 //!
-//! Each service gets its configured timeout and a circuit breaker. Nothing is retried: a
-//! proxied request may be a write. The answer's status, content type and body come back as
-//! they are, the body streamed as it arrives.
+//! Each service gets its configured timeout and its circuit breaker, the one its typed client
+//! uses too (see `remote`). Nothing is retried: a proxied request may be a write. The answer's
+//! status, content type and body come back as they are, the body streamed as it arrives.
 
 use std::sync::Arc;
 
@@ -17,9 +17,9 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::AppState;
 use super::error::ApiError;
-use super::remote::{Outgoing, Remote, RemoteRules, remote_for, target_url};
-use crate::config::{ServiceConfig, UpstreamConfig};
+use super::remote::{self, Outgoing, target_url};
 use crate::domain::BreakerState;
+use crate::upstream::Upstreams;
 
 /// The proxied services; each serves its own name as its route prefix.
 pub const SERVICES: [&str; 5] = [
@@ -48,18 +48,6 @@ pub fn routes() -> Router<Arc<AppState>> {
     router
 }
 
-/// The configuration of a proxied service.
-pub fn service_config<'a>(upstream: &'a UpstreamConfig, name: &str) -> Option<&'a ServiceConfig> {
-    match name {
-        "universe" => Some(&upstream.universe),
-        "portfolio" => Some(&upstream.portfolio),
-        "trading" => Some(&upstream.trading),
-        "scoring" => Some(&upstream.scoring),
-        "optimization" => Some(&upstream.optimization),
-        _ => None,
-    }
-}
-
 /// The proxy's view of one configured service, for status pages.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProxiedHealth {
@@ -73,16 +61,15 @@ pub struct ProxiedHealth {
 
 /// The breakers of the configured proxied services, in [`SERVICES`] order; never touches the
 /// network.
-pub fn proxied_health(upstream: &UpstreamConfig) -> Vec<ProxiedHealth> {
+pub fn proxied_health(upstreams: &Upstreams) -> Vec<ProxiedHealth> {
     SERVICES
         .iter()
         .filter_map(|&name| {
-            let config = service_config(upstream, name)?;
-            let url = config.base_url()?.to_string();
-            let health = proxy_for(name, config).health();
+            let service = upstreams.service(name)?;
+            let health = service.breaker().health();
             Some(ProxiedHealth {
                 name,
-                url,
+                url: service.base_url().to_string(),
                 breaker: health.state,
                 consecutive_failures: health.consecutive_failures,
                 retry_in_secs: health.retry_in_secs,
@@ -91,29 +78,14 @@ pub fn proxied_health(upstream: &UpstreamConfig) -> Vec<ProxiedHealth> {
         .collect()
 }
 
-/// The breaker and timeout of one proxied service.
-fn proxy_for(name: &'static str, config: &ServiceConfig) -> &'static Remote {
-    remote_for(&RemoteRules {
-        name,
-        url: config.base_url().unwrap_or_default(),
-        timeout_secs: config.timeout_secs,
-        breaker_failures: config.breaker_failures,
-        breaker_open_secs: config.breaker_open_secs,
-    })
-}
-
 // ---------------------------------------------------------------------------------------------
 // Forwarding
 
 async fn forward(name: &'static str, state: Arc<AppState>, request: Request) -> Response {
-    let Some(config) = service_config(&state.config.upstream, name) else {
-        return ApiError::NotFound.into_response();
-    };
-    let Some(base) = config.base_url() else {
+    let Some(service) = state.upstreams.service(name) else {
         return ApiError::Unavailable(format!("{name} is not configured (upstream.{name}.url)"))
             .into_response();
     };
-    let proxy = proxy_for(name, config);
 
     let (parts, body) = request.into_parts();
     let uri = parts
@@ -121,7 +93,7 @@ async fn forward(name: &'static str, state: Arc<AppState>, request: Request) -> 
         .get::<OriginalUri>()
         .map_or(&parts.uri, |original| &original.0);
     let path_and_query = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
-    let Some(url) = target_url(base, name, path_and_query) else {
+    let Some(url) = target_url(service.base_url(), name, path_and_query) else {
         return ApiError::NotFound.into_response();
     };
 
@@ -139,7 +111,7 @@ async fn forward(name: &'static str, state: Arc<AppState>, request: Request) -> 
         headers: &parts.headers,
         body,
     };
-    match proxy.send(ROUTE, &state.events, outgoing).await {
+    match remote::send(service, ROUTE, &state.events, outgoing).await {
         Ok(sent) => sent.into_response(None),
         Err(failure) => failure.into_response(),
     }

@@ -141,7 +141,7 @@ fn services(state: &AppState) -> Vec<ServiceStatus> {
             },
         );
     }
-    for health in proxy::proxied_health(&state.config.upstream) {
+    for health in proxy::proxied_health(&state.upstreams) {
         add(
             health.name,
             BreakerView {

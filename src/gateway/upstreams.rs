@@ -127,7 +127,7 @@ pub async fn upstreams(
             )
         })
         .collect();
-    let migration = modes(&state.config.migration);
+    let migration = modes(&state.config.migration, &state.upstreams);
     Ok(Json(UpstreamsAnswer {
         services,
         migration,

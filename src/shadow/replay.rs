@@ -486,7 +486,7 @@ async fn send(
         headers.insert(AUTHORIZATION, value);
     }
     if let Ok(value) = HeaderValue::from_str(request_id) {
-        headers.insert(crate::gateway::middleware::X_REQUEST_ID, value);
+        headers.insert(crate::http_common::REQUEST_ID, value);
     }
     let response = client
         .request(method, url)
@@ -496,7 +496,7 @@ async fn send(
         .await
         .map_err(|e| describe(&e))?;
     let status = response.status().as_u16();
-    let content_type = crate::gateway::remote::content_type(response.headers());
+    let content_type = crate::http_common::content_type(response.headers());
     let body = response.bytes().await.map_err(|e| describe(&e))?.to_vec();
     Ok(Answer {
         status,

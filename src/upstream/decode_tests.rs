@@ -7,7 +7,7 @@ use super::scoring::{decode_metrics, decode_scores};
 use super::service::BodyError;
 use super::tradernet::{
     decode_candles, decode_cash_balances, decode_has_pending, decode_pending_orders,
-    decode_placed_order, decode_positions, decode_quotes, decode_trades, envelope,
+    decode_placed_order, decode_positions, decode_quotes, decode_trades, envelope, path_segment,
 };
 use crate::domain::{Currency, Decimal, Quantity, Side};
 
@@ -477,4 +477,14 @@ fn only_transient_errors_are_retried_and_only_service_faults_count() {
     assert!(malformed.is_service_failure());
     assert_eq!(malformed.outcome(), "malformed");
     assert_eq!(malformed.service(), "scoring");
+}
+
+#[test]
+fn a_symbol_is_escaped_into_one_path_segment() {
+    assert_eq!(path_segment("ASML.EU"), "ASML.EU");
+    assert_eq!(path_segment("a-b_c~d.9"), "a-b_c~d.9");
+    assert_eq!(path_segment("A/B.C/D"), "A%2FB.C%2FD");
+    assert_eq!(path_segment("A B?c#d%e&f+g"), "A%20B%3Fc%23d%25e%26f%2Bg");
+    assert_eq!(path_segment("é€"), "%C3%A9%E2%82%AC");
+    assert_eq!(path_segment(""), "");
 }

@@ -1,16 +1,20 @@
-//! Clients of the Python services that stay Python (tradernet, scoring): one shared HTTP client
-//! built on rustls with the ring provider, so the build carries no C code besides SQLite and
-//! ring.
+//! The Python services this process calls, in one registry ([`Upstreams`]) built from the
+//! configuration: each configured service once, with its own HTTP client (rustls with the ring
+//! provider, so the build carries no C code besides SQLite and ring) and its one circuit
+//! breaker. The typed clients (tradernet, scoring) and the gateway's forwarding (the proxy and
+//! the migration layer) take their services from it, so a service's breaker is the same
+//! whichever path calls it.
 //!
-//! Every call goes through its service's circuit breaker, rate limit, timeout and retry rules
-//! ([`Service`]), is counted in the `upstream_requests_total` and
+//! Every call of a typed client goes through its service's circuit breaker, rate limit,
+//! timeout and retry rules ([`Service`]), is counted in the `upstream_requests_total` and
 //! `upstream_request_duration_seconds` metrics, and carries an `x-request-id`. The layer never
 //! touches the database: the sync jobs persist [`ServiceStatus`] snapshots and decide what an
 //! answer may overwrite.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::UpstreamConfig;
+use crate::config::{Config, MigrationConfig, MigrationModule, ServiceConfig, UpstreamConfig};
 
 mod decode;
 pub mod error;
@@ -36,39 +40,94 @@ pub use tradernet::{
     TradernetClient,
 };
 
-/// The configured upstream services; a service without a URL is `None` and never called.
+/// The configured upstream services; a service without a URL is not in it and never called.
 #[derive(Debug)]
 pub struct Upstreams {
     pub tradernet: Option<TradernetClient>,
     pub scoring: Option<ScoringClient>,
+    /// Every configured service, the two above included, under its name: the services of
+    /// `upstream.*` and the Python services of the migrating modules (`migration.*`), whose
+    /// names never meet.
+    services: Vec<Arc<Service>>,
 }
 
 impl Upstreams {
-    /// Clients of the configured services, sharing one HTTP client (one connection pool).
+    /// The services of `config.upstream` and `config.migration`.
+    pub fn from_config(config: &Config) -> reqwest::Result<Upstreams> {
+        Upstreams::build(&config.upstream, &config.migration)
+    }
+
+    /// The services of `config` alone, without any migrating module's.
     pub fn new(config: &UpstreamConfig) -> reqwest::Result<Upstreams> {
-        // Each call sets its own timeout; the client's only bounds a call that somehow does not.
-        let longest = config
-            .tradernet
-            .timeout_secs
-            .max(config.scoring.timeout_secs);
-        let client =
-            http_client(resilience::secs_to_duration(longest).max(Duration::from_secs(1)))?;
-        Ok(Upstreams::with_client(client, config))
+        Upstreams::build(config, &MigrationConfig::default())
     }
 
-    /// Clients of the configured services on a given HTTP client.
-    pub fn with_client(client: reqwest::Client, config: &UpstreamConfig) -> Upstreams {
-        Upstreams {
-            tradernet: TradernetClient::new(client.clone(), &config.tradernet),
-            scoring: ScoringClient::new(client, &config.scoring),
+    /// The one place services and their HTTP clients are made.
+    fn build(upstream: &UpstreamConfig, migration: &MigrationConfig) -> reqwest::Result<Upstreams> {
+        let forwarded: Vec<(&'static str, ServiceConfig)> = migration
+            .modules()
+            .into_iter()
+            .map(|(module, settings)| (module, forwarding_rules(settings)))
+            .collect();
+        let mut services = Vec::new();
+        let configured = upstream_services(upstream)
+            .into_iter()
+            .chain(forwarded.iter().map(|(name, config)| (*name, config)));
+        for (name, config) in configured {
+            let Some(url) = config.base_url() else {
+                continue;
+            };
+            // Each call sets its own timeout; the client's only bounds a call that somehow
+            // does not.
+            let timeout =
+                resilience::secs_to_duration(config.timeout_secs).max(Duration::from_secs(1));
+            let service = Service::new(name, url, http_client(timeout)?, config);
+            services.push(Arc::new(service));
         }
+        let named = |name: &str| services.iter().find(|s| s.name() == name).cloned();
+        Ok(Upstreams {
+            tradernet: named(tradernet::SERVICE_NAME).map(TradernetClient::new),
+            scoring: named(scoring::SERVICE_NAME).map(ScoringClient::new),
+            services,
+        })
     }
 
-    /// The status of every configured service.
+    /// The configured service named `name` (`scoring`, `universe`, `evaluator`, …).
+    pub fn service(&self, name: &str) -> Option<&Arc<Service>> {
+        self.services.iter().find(|s| s.name() == name)
+    }
+
+    /// The status of the services with a typed client.
     pub fn statuses(&self) -> Vec<ServiceStatus> {
         let tradernet = self.tradernet.as_ref().map(TradernetClient::status);
         let scoring = self.scoring.as_ref().map(ScoringClient::status);
         tradernet.into_iter().chain(scoring).collect()
+    }
+}
+
+/// The services of `upstream.*`, with their names.
+fn upstream_services(upstream: &UpstreamConfig) -> [(&'static str, &ServiceConfig); 6] {
+    [
+        (tradernet::SERVICE_NAME, &upstream.tradernet),
+        (scoring::SERVICE_NAME, &upstream.scoring),
+        ("universe", &upstream.universe),
+        ("portfolio", &upstream.portfolio),
+        ("trading", &upstream.trading),
+        ("optimization", &upstream.optimization),
+    ]
+}
+
+/// A migrating module's Python service as a service: only forwarded to, so never retried nor
+/// rate-limited.
+fn forwarding_rules(settings: &MigrationModule) -> ServiceConfig {
+    ServiceConfig {
+        url: settings.url.clone(),
+        timeout_secs: settings.timeout_secs,
+        retries: 0,
+        retry_backoff_secs: 0.0,
+        breaker_failures: settings.breaker_failures,
+        breaker_open_secs: settings.breaker_open_secs,
+        min_interval_secs: 0.0,
     }
 }
 
@@ -106,7 +165,7 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// The shared HTTP client: `timeout` per request, connections kept alive for reuse.
+/// An HTTP client: `timeout` per request, connections kept alive for reuse.
 pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
     install_crypto_provider();
     reqwest::Client::builder()

@@ -1,7 +1,7 @@
 //! The resilience rules of one upstream service: a circuit breaker, a rate limiter and the
 //! retry backoff. Time is `tokio::time::Instant`, so tests drive them with a paused clock.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -19,9 +19,15 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// success closes it, its failure opens it again for another `open_for`.
 ///
 /// The state sits behind a std mutex that is only held for a few assignments, never across an
-/// await.
+/// await. It is shared with the permits, so a permit can outlive the borrow it was taken
+/// with: a forwarded answer holds its permit until the last byte has streamed.
 #[derive(Debug)]
 pub struct Breaker {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
     failures_to_open: u32,
     open_for: Duration,
     inner: Mutex<BreakerInner>,
@@ -50,33 +56,42 @@ enum Phase {
 /// (the call was cancelled) frees the probe slot so the next call can probe instead.
 #[must_use = "report the call's outcome on the permit"]
 #[derive(Debug)]
-pub struct BreakerPermit<'a> {
-    breaker: &'a Breaker,
+pub struct BreakerPermit {
+    breaker: Arc<Shared>,
     probe: bool,
     reported: bool,
+}
+
+/// A breaker as status pages show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakerHealth {
+    pub state: BreakerState,
+    pub consecutive_failures: u32,
+    /// While the breaker is open: seconds until it lets a probe through.
+    pub retry_in_secs: Option<u64>,
 }
 
 impl Breaker {
     /// A closed breaker; `failures_to_open` below 1 counts as 1.
     pub fn new(failures_to_open: u32, open_for: Duration) -> Breaker {
         Breaker {
-            failures_to_open: failures_to_open.max(1),
-            open_for,
-            inner: Mutex::new(BreakerInner {
-                phase: Phase::Closed,
-                consecutive_failures: 0,
+            shared: Arc::new(Shared {
+                failures_to_open: failures_to_open.max(1),
+                open_for,
+                inner: Mutex::new(BreakerInner {
+                    phase: Phase::Closed,
+                    consecutive_failures: 0,
+                }),
             }),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, BreakerInner> {
-        // The state is a few plain fields, consistent after every assignment; a panic elsewhere
-        // while holding the lock cannot leave it half-written.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        self.shared.lock()
     }
 
     /// A permit to call, or `None` while the breaker is open or its probe is in flight.
-    pub fn try_acquire(&self) -> Option<BreakerPermit<'_>> {
+    pub fn try_acquire(&self) -> Option<BreakerPermit> {
         let mut inner = self.lock();
         let probe = match inner.phase {
             Phase::Closed => false,
@@ -88,7 +103,7 @@ impl Breaker {
             Phase::HalfOpen { probing: true } => return None,
         };
         Some(BreakerPermit {
-            breaker: self,
+            breaker: Arc::clone(&self.shared),
             probe,
             reported: false,
         })
@@ -107,6 +122,41 @@ impl Breaker {
     /// Failed calls since the last success.
     pub fn consecutive_failures(&self) -> u32 {
         self.lock().consecutive_failures
+    }
+
+    /// While the breaker is open: how long until it lets a probe through (`None` once the
+    /// time is up, as [`Breaker::state`] then says half-open).
+    pub fn retry_in(&self) -> Option<Duration> {
+        match self.lock().phase {
+            Phase::Open { until } => {
+                let now = Instant::now();
+                (now < until).then(|| until - now)
+            }
+            Phase::Closed | Phase::HalfOpen { .. } => None,
+        }
+    }
+
+    /// State, failures and time to the next probe together, for status pages.
+    pub fn health(&self) -> BreakerHealth {
+        let state = self.state();
+        BreakerHealth {
+            state,
+            consecutive_failures: self.consecutive_failures(),
+            retry_in_secs: (state == BreakerState::Open).then(|| self.retry_in_secs()),
+        }
+    }
+
+    /// [`Breaker::retry_in`] in whole seconds, rounded up; 0 when not open.
+    pub fn retry_in_secs(&self) -> u64 {
+        self.retry_in().unwrap_or_default().as_secs_f64().ceil() as u64
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, BreakerInner> {
+        // The state is a few plain fields, consistent after every assignment; a panic elsewhere
+        // while holding the lock cannot leave it half-written.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn record(&self, probe: bool, success: bool) {
@@ -134,7 +184,7 @@ impl Breaker {
     }
 }
 
-impl BreakerPermit<'_> {
+impl BreakerPermit {
     /// Whether this call is the half-open probe.
     pub fn is_probe(&self) -> bool {
         self.probe
@@ -153,7 +203,7 @@ impl BreakerPermit<'_> {
     }
 }
 
-impl Drop for BreakerPermit<'_> {
+impl Drop for BreakerPermit {
     fn drop(&mut self) {
         if self.probe && !self.reported {
             let mut inner = self.breaker.lock();

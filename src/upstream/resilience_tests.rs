@@ -38,6 +38,39 @@ async fn breaker_opens_after_consecutive_failures_only() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_open_breaker_counts_down_to_its_probe_in_whole_seconds() {
+    let breaker = Breaker::new(1, OPEN_FOR);
+    assert_eq!(breaker.health().retry_in_secs, None, "closed");
+    fail(&breaker);
+    assert_eq!(breaker.health().retry_in_secs, Some(30));
+    advance(Duration::from_millis(10_500)).await;
+    let health = breaker.health();
+    assert_eq!(
+        (
+            health.state,
+            health.consecutive_failures,
+            health.retry_in_secs
+        ),
+        (BreakerState::Open, 1, Some(20)),
+        "rounded up"
+    );
+    advance(Duration::from_millis(19_500)).await;
+    assert_eq!(breaker.health().state, BreakerState::HalfOpen);
+    assert_eq!(breaker.health().retry_in_secs, None, "time is up");
+    assert_eq!(breaker.retry_in(), None);
+    assert_eq!(breaker.retry_in_secs(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_permit_outlives_the_borrow_it_was_taken_with() {
+    let breaker = Breaker::new(1, OPEN_FOR);
+    let permit = breaker.try_acquire().expect("admitted");
+    let reported = tokio::spawn(async move { permit.failed() });
+    reported.await.unwrap();
+    assert_eq!(breaker.state(), BreakerState::Open);
+}
+
+#[tokio::test(start_paused = true)]
 async fn open_breaker_lets_one_probe_through_after_the_open_period() {
     let breaker = Breaker::new(1, OPEN_FOR);
     fail(&breaker);

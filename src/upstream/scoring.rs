@@ -2,6 +2,7 @@
 //! envelope. Scores and pre-computed metrics are decoded tolerantly, like the broker's rows.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -9,7 +10,6 @@ use serde_json::Value;
 use super::decode::{self, field};
 use super::error::UpstreamError;
 use super::service::{BodyError, CallKind, Service, ServiceHealth, ServiceStatus};
-use crate::config::ServiceConfig;
 
 /// The service name in metrics, messages and the status table.
 pub const SERVICE_NAME: &str = "scoring";
@@ -42,16 +42,14 @@ pub struct MetricRow {
 /// The scoring service, behind the resilience rules of its [`Service`].
 #[derive(Debug)]
 pub struct ScoringClient {
-    service: Service,
+    service: Arc<Service>,
 }
 
 impl ScoringClient {
-    /// A client of the service configured in `config`; `None` when no URL is configured.
-    pub fn new(client: reqwest::Client, config: &ServiceConfig) -> Option<ScoringClient> {
-        let url = config.base_url()?;
-        Some(ScoringClient {
-            service: Service::new(SERVICE_NAME, url, client, config),
-        })
+    /// The client of `service`, which the registry ([`super::Upstreams`]) built as
+    /// [`SERVICE_NAME`].
+    pub(super) fn new(service: Arc<Service>) -> ScoringClient {
+        ScoringClient { service }
     }
 
     /// The underlying service, for calls this client has no method for.

@@ -1,6 +1,7 @@
-//! One upstream service: its base URL, the shared HTTP client and the resilience rules every
-//! call goes through (breaker, rate limit, timeout, retries), with metrics and a health
-//! snapshot.
+//! One upstream service: its base URL, its HTTP client and the resilience rules every call
+//! goes through (breaker, rate limit, timeout, retries), with metrics and a health snapshot.
+//! The gateway's forwarded requests use the same client, timeout and breaker (see
+//! `gateway::remote`), so a service has one breaker whoever calls it.
 
 use std::future::Future;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -92,8 +93,8 @@ struct History {
     last_error: Option<LastError>,
 }
 
-/// One upstream service and the rules of calling it. Cheap to share behind an `Arc`; every
-/// method takes `&self`.
+/// One upstream service and the rules of calling it. Shared behind an `Arc` by its client and
+/// the gateway's forwarding; every method takes `&self`.
 #[derive(Debug)]
 pub struct Service {
     name: &'static str,
@@ -147,7 +148,23 @@ impl Service {
         &self.base_url
     }
 
-    /// A snapshot of the breaker and the last outcomes; never blocks on the network.
+    /// The service's own HTTP client (its own connection pool).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// The limit of one HTTP request, from connecting to the last byte of the answer.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The one breaker of every call to the service, forwarded requests included.
+    pub fn breaker(&self) -> &Breaker {
+        &self.breaker
+    }
+
+    /// A snapshot of the breaker and the last outcomes of this module's calls (forwarded
+    /// requests only move the breaker); never blocks on the network.
     pub fn status(&self) -> ServiceStatus {
         let history = self.history();
         ServiceStatus {
@@ -327,7 +344,7 @@ impl Service {
             .client
             .request(request.method.clone(), url)
             .timeout(self.timeout)
-            .header("x-request-id", request_id);
+            .header(crate::http_common::REQUEST_ID, request_id);
         if !request.query.is_empty() {
             builder = builder.query(request.query);
         }
@@ -437,7 +454,7 @@ pub(crate) fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, BodyErr
 
 /// The innermost cause of a transport error ("Connection refused (os error 111)"), which says
 /// more than reqwest's "error sending request for url …".
-fn root_cause(error: &reqwest::Error) -> String {
+pub(crate) fn root_cause(error: &reqwest::Error) -> String {
     let mut cause: &dyn std::error::Error = error;
     while let Some(source) = cause.source() {
         cause = source;

@@ -6,14 +6,16 @@
 //! An empty list comes back as `Ok(vec![])`: whether an empty answer may replace stored data
 //! is for the sync layer to decide, not for the client.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::decode::{self, field};
 use super::error::UpstreamError;
 use super::service::{BodyError, CallKind, Service, ServiceHealth, ServiceStatus};
-use crate::config::ServiceConfig;
 use crate::domain::{Currency, Decimal, Quantity, Side};
 
 /// The service name in metrics, messages and the status table.
@@ -105,16 +107,14 @@ pub struct PlacedOrder {
 /// The tradernet wrapper, behind the resilience rules of its [`Service`].
 #[derive(Debug)]
 pub struct TradernetClient {
-    service: Service,
+    service: Arc<Service>,
 }
 
 impl TradernetClient {
-    /// A client of the service configured in `config`; `None` when no URL is configured.
-    pub fn new(client: reqwest::Client, config: &ServiceConfig) -> Option<TradernetClient> {
-        let url = config.base_url()?;
-        Some(TradernetClient {
-            service: Service::new(SERVICE_NAME, url, client, config),
-        })
+    /// The client of `service`, which the registry ([`super::Upstreams`]) built as
+    /// [`SERVICE_NAME`].
+    pub(super) fn new(service: Arc<Service>) -> TradernetClient {
+        TradernetClient { service }
     }
 
     /// The underlying service, for calls this client has no method for.
@@ -290,17 +290,17 @@ impl TradernetClient {
     }
 }
 
+/// What a path segment keeps as it is: RFC 3986's unreserved characters. Everything else,
+/// `/`, `%`, `?` and `#` included, is escaped.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes a path segment, so a symbol can never change the path it is put in.
-fn path_segment(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for byte in raw.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+pub(crate) fn path_segment(raw: &str) -> String {
+    utf8_percent_encode(raw, PATH_SEGMENT).to_string()
 }
 
 // ---------------------------------------------------------------------------------------------

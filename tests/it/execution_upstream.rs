@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use trading_planner::config::ServiceConfig;
+use trading_planner::config::{ServiceConfig, UpstreamConfig};
 use trading_planner::domain::{Currency, Money, Quantity, Side};
 use trading_planner::store::{AllowEmpty, QuoteRecord, SecurityRecord, Store, TradingMode};
 use trading_planner::sync::execution::{PlanStep, StepOutcome, execute_steps};
 use trading_planner::sync::jobs::{Job, Syncer};
-use trading_planner::upstream::{TradernetClient, http_client};
+use trading_planner::upstream::{TradernetClient, Upstreams};
 
 use crate::fake_upstreams::{FakeKind, FakeUpstream};
 
@@ -41,11 +41,11 @@ fn client(fake: &FakeUpstream) -> TradernetClient {
         min_interval_secs: 0.0,
         ..ServiceConfig::default()
     };
-    TradernetClient::new(
-        http_client(std::time::Duration::from_secs(5)).unwrap(),
-        &config,
-    )
-    .unwrap()
+    let upstream = UpstreamConfig {
+        tradernet: config,
+        ..UpstreamConfig::default()
+    };
+    Upstreams::new(&upstream).unwrap().tradernet.unwrap()
 }
 
 fn steps(plan_id: i64) -> Vec<PlanStep> {
@@ -107,7 +107,7 @@ async fn live_mode_sends_one_order_per_step_with_its_key() {
 
     // The broker fills it; the trades sync settles our open order with the broker's trade.
     let open = store.open_order_for("ASML.EU").unwrap().unwrap();
-    let config = trading_planner::config::UpstreamConfig {
+    let config = UpstreamConfig {
         tradernet: ServiceConfig {
             url: fake.url(),
             min_interval_secs: 0.0,
@@ -115,7 +115,7 @@ async fn live_mode_sends_one_order_per_step_with_its_key() {
         },
         ..Default::default()
     };
-    let upstreams = Arc::new(trading_planner::upstream::Upstreams::new(&config).unwrap());
+    let upstreams = Arc::new(Upstreams::new(&config).unwrap());
     let syncer = Syncer::new(Arc::clone(&store), upstreams, Default::default()).unwrap();
     syncer.run(Job::Trades).await.unwrap();
     assert!(store.open_order_for("ASML.EU").unwrap().is_none());

@@ -2,16 +2,18 @@
 //! method decodes the fakes' answers, and every fault meets the resilience rule written for it
 //! (timeouts, retries, breaker, rate limit), checked in the fakes' request logs.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use metrics_util::CompositeKey;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use serde_json::{Value, json};
-use trading_planner::config::ServiceConfig;
+use trading_planner::config::{Config, ServiceConfig, UpstreamConfig};
 use trading_planner::domain::{BreakerState, Currency, Decimal, Quantity, Side};
+use trading_planner::store::Store;
 use trading_planner::upstream::{
-    ScoringClient, TradernetClient, UpstreamError, http_client, with_request_id,
+    ScoringClient, TradernetClient, UpstreamError, Upstreams, with_request_id,
 };
 
 use crate::fake_upstreams::{FakeKind, FakeUpstream};
@@ -30,16 +32,22 @@ fn config(fake: &FakeUpstream) -> ServiceConfig {
     }
 }
 
-fn http() -> reqwest::Client {
-    http_client(Duration::from_secs(5)).expect("HTTP client")
-}
-
 fn tradernet(config: &ServiceConfig) -> TradernetClient {
-    TradernetClient::new(http(), config).expect("configured")
+    let upstream = UpstreamConfig {
+        tradernet: config.clone(),
+        ..UpstreamConfig::default()
+    };
+    let upstreams = Upstreams::new(&upstream).expect("HTTP client");
+    upstreams.tradernet.expect("configured")
 }
 
 fn scoring(config: &ServiceConfig) -> ScoringClient {
-    ScoringClient::new(http(), config).expect("configured")
+    let upstream = UpstreamConfig {
+        scoring: config.clone(),
+        ..UpstreamConfig::default()
+    };
+    let upstreams = Upstreams::new(&upstream).expect("HTTP client");
+    upstreams.scoring.expect("configured")
 }
 
 fn dec(text: &str) -> Decimal {
@@ -761,5 +769,76 @@ fn every_logical_call_is_counted_by_outcome() {
     assert!(
         durations.contains(&("executed_trades".to_string(), 1)),
         "{durations:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// One breaker per service, whichever path calls it
+
+/// A gateway whose scoring service is a loopback port nothing listens on, with a breaker that
+/// opens after two failed calls; its state, to reach the scoring client.
+fn gateway_with_dead_scoring() -> (
+    tempfile::TempDir,
+    Arc<trading_planner::gateway::AppState>,
+    axum::Router,
+) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut config = Config::default();
+    config.upstream.scoring = ServiceConfig {
+        url: format!("http://127.0.0.1:{port}"),
+        retries: 0,
+        breaker_failures: 2,
+        breaker_open_secs: 60.0,
+        min_interval_secs: 0.0,
+        ..ServiceConfig::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
+    let state = Arc::new(trading_planner::gateway::AppState::new(config, store).unwrap());
+    let router = trading_planner::gateway::router(Arc::clone(&state));
+    (dir, state, router)
+}
+
+#[tokio::test]
+async fn proxied_failures_open_the_breaker_the_scoring_client_sees() {
+    let (_dir, state, router) = gateway_with_dead_scoring();
+    for _ in 0..2 {
+        let (status, body) = crate::common::call(&router, "GET", "/scoring/health", "").await;
+        assert_eq!(status, 502, "{body}");
+    }
+    let client = state.upstreams.scoring.as_ref().expect("configured");
+    let status = client.status();
+    assert_eq!(
+        (status.breaker, status.consecutive_failures),
+        (BreakerState::Open, 2)
+    );
+    let refused = client.scores(&["NL0010273215".to_string()]).await;
+    assert!(
+        matches!(refused, Err(UpstreamError::CircuitOpen { .. })),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn scoring_client_failures_open_the_breaker_the_proxy_sees() {
+    let (_dir, state, router) = gateway_with_dead_scoring();
+    let client = state.upstreams.scoring.as_ref().expect("configured");
+    for _ in 0..2 {
+        let failed = client.health().await;
+        assert!(
+            matches!(failed, Err(UpstreamError::Connect { .. })),
+            "{failed:?}"
+        );
+    }
+    let (status, body) = crate::common::call(&router, "GET", "/scoring/health", "").await;
+    assert_eq!(status, 503, "{body}");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("scoring is unavailable: circuit open after 2 failures; retrying in "),
+        "{detail}"
     );
 }
