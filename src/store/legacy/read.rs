@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
 
@@ -330,10 +331,20 @@ fn has_sidecars(path: &Path) -> bool {
     })
 }
 
+/// What the path part of a `file:` URI percent-encodes: everything but unreserved characters
+/// and `/`, so `?`, `#` and `%` in a folder name cannot end the path.
+const URI_PATH: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Opens a legacy file read-only through a `file:` URI; `immutable` skips locking and the WAL.
 fn open_legacy(path: &Path, immutable: bool) -> rusqlite::Result<Connection> {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut uri = format!("file:{}?mode=ro", percent_encode(&absolute));
+    let path = percent_encode(absolute.as_os_str().as_encoded_bytes(), URI_PATH);
+    let mut uri = format!("file:{path}?mode=ro");
     if immutable {
         uri.push_str("&immutable=1");
     }
@@ -344,20 +355,6 @@ fn open_legacy(path: &Path, immutable: bool) -> rusqlite::Result<Connection> {
     conn.busy_timeout(LEGACY_BUSY_TIMEOUT)?;
     conn.pragma_update(None, "query_only", true)?;
     Ok(conn)
-}
-
-/// The path as the path part of a `file:` URI: everything but unreserved characters and `/`
-/// percent-encoded, so `?`, `#` and `%` in a folder name cannot end the path.
-fn percent_encode(path: &Path) -> String {
-    let mut out = String::new();
-    for &b in path.as_os_str().as_encoded_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Reads every table of `specs` in one read transaction, so they come from one snapshot.
