@@ -351,8 +351,11 @@ pub struct MigrationConfig {
 }
 
 /// Who answers a module's compatibility routes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Primary {
     /// This process; the Python service, when configured, is the fallback.
     #[default]
@@ -363,10 +366,7 @@ pub enum Primary {
 
 impl Primary {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Primary::Local => "local",
-            Primary::Python => "python",
-        }
+        self.into()
     }
 }
 
