@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use itertools::Itertools;
 use serde::{Deserialize, Serialize};
 use serde_yaml::{Mapping, Value};
 
@@ -569,11 +570,10 @@ impl Config {
             }
         }
         let defaults = serde_yaml::to_value(Config::default()).expect("defaults serialise");
-        let mut vars: Vec<(String, String)> = env
+        let vars = env
             .into_iter()
             .filter(|(k, _)| k.starts_with(ENV_PREFIX))
-            .collect();
-        vars.sort();
+            .sorted();
         // Dotted key → the variable that set it, so later errors can name the variable.
         let mut set_by: BTreeMap<String, String> = BTreeMap::new();
         for (name, raw) in vars {
@@ -752,12 +752,12 @@ fn key_default<'a>(defaults: &'a Value, path: &[String]) -> Result<&'a Value, St
             .as_mapping()
             .ok_or_else(|| format!("{section} is not a section"))?;
         node = map.get(segment.as_str()).ok_or_else(|| {
-            let known: Vec<&str> = map.keys().filter_map(Value::as_str).collect();
+            let known = map.keys().filter_map(Value::as_str).join(", ");
             let key = path[..=i].join(".");
             if section.is_empty() {
-                format!("unknown key {key}; the sections are {}", known.join(", "))
+                format!("unknown key {key}; the sections are {known}")
             } else {
-                format!("unknown key {key}; {section} has {}", known.join(", "))
+                format!("unknown key {key}; {section} has {known}")
             }
         })?;
     }

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
+use itertools::Itertools;
 
 use super::{BenchEvaluateArgs, BenchGenerateArgs, BenchLoadArgs, BenchPlanArgs};
 use crate::bench::{EvaluateBench, GenerateBench, run_evaluate_bench, run_generate_bench};
@@ -32,8 +33,8 @@ pub(super) fn bench_evaluate(args: &BenchEvaluateArgs) -> anyhow::Result<ExitCod
         report.median_rate,
         report.rates.len()
     );
-    let rates: Vec<String> = report.rates.iter().map(|r| format!("{r:.0}")).collect();
-    eprintln!("runs (seq/s): {}", rates.join(", "));
+    let rates = report.rates.iter().map(|r| format!("{r:.0}")).join(", ");
+    eprintln!("runs (seq/s): {rates}");
     eprintln!("best score: {:.6}", report.best_score);
     if let Some(rss) = report.peak_rss_bytes {
         eprintln!("peak RSS: {:.1} MB", rss as f64 / 1_048_576.0);
@@ -109,12 +110,10 @@ pub(super) fn bench_plan(args: &BenchPlanArgs) -> anyhow::Result<ExitCode> {
         report.sequences,
         rss_mb
     );
-    let runs: Vec<String> = report.seconds.iter().map(|s| format!("{s:.3}")).collect();
+    let runs = report.seconds.iter().map(|s| format!("{s:.3}")).join(", ");
     eprintln!(
         "{} candidates, {} steps in the plan; runs (s): {}",
-        report.candidates,
-        report.steps,
-        runs.join(", ")
+        report.candidates, report.steps, runs
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -148,14 +147,10 @@ pub(super) fn bench_generate(args: &BenchGenerateArgs) -> anyhow::Result<ExitCod
         report.sequences as f64 / report.median_seconds,
         rss_mb
     );
-    let runs: Vec<String> = report.seconds.iter().map(|s| format!("{s:.3}")).collect();
+    let runs = report.seconds.iter().map(|s| format!("{s:.3}")).join(", ");
     eprintln!(
         "{} candidates, depth {}, {} threads, batches of at most {}; runs (s): {}",
-        bench.candidates,
-        bench.max_depth,
-        threads,
-        bench.batch_size,
-        runs.join(", ")
+        bench.candidates, bench.max_depth, threads, bench.batch_size, runs
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use itertools::Itertools;
+
 use super::read::Row;
 use super::report::{KindReport, LegacyKind, MAX_EXAMPLES};
 use super::values::{currency, decimal, plural, text};
@@ -80,15 +82,15 @@ impl Import<'_> {
             if !stubs.is_empty() {
                 let added = self.store.insert_missing_securities(&stubs);
                 store_result(LegacyKind::Positions, added)?;
-                let symbols: Vec<&str> = stubs
+                let symbols = stubs
                     .iter()
                     .take(MAX_EXAMPLES)
                     .map(|s| s.symbol.as_str())
-                    .collect();
+                    .join(", ");
                 positions_report.note(format!(
                     "added {} held but not in config.db, not buyable: {}",
                     plural(stubs.len(), "security", "securities"),
-                    symbols.join(", ")
+                    symbols
                 ));
             }
             let written = self.store.replace_positions(&positions, AllowEmpty::No);

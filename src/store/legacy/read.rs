@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+use itertools::Itertools;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
@@ -390,7 +391,7 @@ fn read_table(conn: &Connection, spec: &TableSpec) -> rusqlite::Result<Result<Ve
             missing.join(", ")
         )));
     }
-    let select: Vec<String> = spec
+    let select = spec
         .columns
         .iter()
         .map(|&c| {
@@ -400,13 +401,8 @@ fn read_table(conn: &Connection, spec: &TableSpec) -> rusqlite::Result<Result<Ve
                 format!("NULL AS \"{c}\"")
             }
         })
-        .collect();
-    let sql = format!(
-        "SELECT {} FROM \"{}\" {}",
-        select.join(", "),
-        spec.table,
-        spec.tail
-    );
+        .join(", ");
+    let sql = format!("SELECT {} FROM \"{}\" {}", select, spec.table, spec.tail);
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([], |r| {
         let mut row = Row::new();
