@@ -25,6 +25,9 @@ mod universe;
 mod values;
 mod writes;
 
+#[cfg(test)]
+pub(super) mod test_fixtures;
+
 use std::path::{Path, PathBuf};
 
 use crate::store::{Store, StoreError, now_iso};
