@@ -895,6 +895,13 @@ mod tests {
         );
     }
 
+    /// The error text of a load with the one variable `name` set to `value`.
+    fn load_error(name: &str, value: &str) -> String {
+        Config::load(None, env(&[(name, value)]))
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn a_numeric_token_is_read_as_text() {
         let config = Config::load(None, env(&[("TRADING_PLANNER_AUTH__TOKEN", "12345")])).unwrap();
@@ -913,9 +920,9 @@ mod tests {
         assert!(!config.auth.open_reads);
         let config = Config::load(None, env(&[("TRADING_PLANNER_SYNC__ENABLED", "TRUE")])).unwrap();
         assert!(config.sync.enabled);
-        let err = Config::load(None, env(&[("TRADING_PLANNER_SYNC__ENABLED", "yes")])).unwrap_err();
+        let err = load_error("TRADING_PLANNER_SYNC__ENABLED", "yes");
         assert_eq!(
-            err.to_string(),
+            err,
             "environment variable TRADING_PLANNER_SYNC__ENABLED: expected true or false, got \"yes\""
         );
     }
@@ -934,14 +941,9 @@ mod tests {
         assert_eq!(config.planner.max_sequences, 1000);
         assert_eq!(config.planner.time_budget_secs, 2.5);
         assert_eq!(config.upstream.scoring.timeout_secs, 7.0);
-        let err = Config::load(
-            None,
-            env(&[("TRADING_PLANNER_PLANNER__TIME_BUDGET_SECS", "soon")]),
-        )
-        .unwrap_err();
+        let err = load_error("TRADING_PLANNER_PLANNER__TIME_BUDGET_SECS", "soon");
         assert!(
-            err.to_string()
-                .contains("TRADING_PLANNER_PLANNER__TIME_BUDGET_SECS: expected a number"),
+            err.contains("TRADING_PLANNER_PLANNER__TIME_BUDGET_SECS: expected a number"),
             "{err}"
         );
     }
@@ -949,73 +951,48 @@ mod tests {
     #[test]
     fn errors_found_after_parsing_still_name_the_variable() {
         // Too large for the key's u32: found when the tree becomes a Config.
-        let err = Config::load(
-            None,
-            env(&[("TRADING_PLANNER_UPSTREAM__SCORING__RETRIES", "99999999999")]),
-        )
-        .unwrap_err();
+        let err = load_error("TRADING_PLANNER_UPSTREAM__SCORING__RETRIES", "99999999999");
         assert!(
-            err.to_string()
-                .starts_with("environment variable TRADING_PLANNER_UPSTREAM__SCORING__RETRIES: "),
+            err.starts_with("environment variable TRADING_PLANNER_UPSTREAM__SCORING__RETRIES: "),
             "{err}"
         );
         // Refused by validation.
-        let err =
-            Config::load(None, env(&[("TRADING_PLANNER_SERVER__BIND", "nowhere")])).unwrap_err();
+        let err = load_error("TRADING_PLANNER_SERVER__BIND", "nowhere");
         assert!(
-            err.to_string()
-                .starts_with("environment variable TRADING_PLANNER_SERVER__BIND: server.bind"),
+            err.starts_with("environment variable TRADING_PLANNER_SERVER__BIND: server.bind"),
             "{err}"
         );
-        let err = Config::load(
-            None,
-            env(&[("TRADING_PLANNER_MIGRATION__EVALUATOR__PRIMARY", "pyhton")]),
-        )
-        .unwrap_err();
+        let err = load_error("TRADING_PLANNER_MIGRATION__EVALUATOR__PRIMARY", "pyhton");
         assert!(
-            err.to_string()
-                .contains("TRADING_PLANNER_MIGRATION__EVALUATOR__PRIMARY: unknown variant"),
+            err.contains("TRADING_PLANNER_MIGRATION__EVALUATOR__PRIMARY: unknown variant"),
             "{err}"
         );
     }
 
     #[test]
     fn an_unknown_key_lists_the_keys_of_its_section() {
-        let err = Config::load(None, env(&[("TRADING_PLANNER_SERVER__BINDD", "x")])).unwrap_err();
+        let err = load_error("TRADING_PLANNER_SERVER__BINDD", "x");
         assert_eq!(
-            err.to_string(),
+            err,
             "environment variable TRADING_PLANNER_SERVER__BINDD: unknown key server.bindd; \
              server has bind, max_body_bytes"
         );
-        let err =
-            Config::load(None, env(&[("TRADING_PLANNER_SERVER__BIND__PORT", "1")])).unwrap_err();
-        assert!(
-            err.to_string().contains("server.bind is not a section"),
-            "{err}"
-        );
+        let err = load_error("TRADING_PLANNER_SERVER__BIND__PORT", "1");
+        assert!(err.contains("server.bind is not a section"), "{err}");
     }
 
     #[test]
     fn the_reference_generator_is_refused_for_native_runs() {
-        let err = Config::load(
-            None,
-            env(&[("TRADING_PLANNER_PLANNER__GENERATOR", "reference")]),
-        )
-        .unwrap_err();
-        let text = err.to_string();
-        assert!(
-            text.contains("TRADING_PLANNER_PLANNER__GENERATOR"),
-            "{text}"
-        );
-        assert!(text.contains("planner.generator \"reference\""), "{text}");
-        assert!(text.contains("the accepted value is exhaustive"), "{text}");
+        let err = load_error("TRADING_PLANNER_PLANNER__GENERATOR", "reference");
+        assert!(err.contains("TRADING_PLANNER_PLANNER__GENERATOR"), "{err}");
+        assert!(err.contains("planner.generator \"reference\""), "{err}");
+        assert!(err.contains("the accepted value is exhaustive"), "{err}");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.yaml");
         std::fs::write(&path, "planner:\n  generator: reference\n").unwrap();
-        let err = Config::load(Some(&path), env(&[])).unwrap_err();
+        let err = Config::load(Some(&path), env(&[])).unwrap_err().to_string();
         assert!(
-            err.to_string()
-                .starts_with("invalid configuration: planner.generator"),
+            err.starts_with("invalid configuration: planner.generator"),
             "{err}"
         );
     }
