@@ -2,8 +2,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::files::*;
-use super::records::*;
+use super::files::{
+    DemoFiles, METRICS_FILE, MetricsFile, PORTFOLIO_FILE, PortfolioFile, SCORES_FILE,
+    SECURITIES_FILE, SETTINGS_FILE, ScoresFile, SecuritiesFile, SettingsFile, TARGETS_FILE,
+    TargetsFile, parse,
+};
+use super::records::{
+    cash, fx_rates, metrics, positions, quotes, scores, securities, settings, targets,
+};
 use super::{DEMO_SOURCE, DemoError, DemoReport, failed};
 use crate::domain::{Currency, FxRate, Money};
 use crate::store::{

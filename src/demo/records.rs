@@ -3,7 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::files::*;
+use super::files::{
+    METRICS_FILE, PORTFOLIO_FILE, PositionRow, SCORES_FILE, SECURITIES_FILE, SETTINGS_FILE,
+    ScoreRow, SecurityRow, TARGETS_FILE, TargetsFile, UniqueMap,
+};
 use super::{DEMO_SOURCE, DemoError, invalid};
 use crate::domain::{Currency, Decimal, FxRate, Money, Quantity};
 use crate::store::{
