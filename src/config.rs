@@ -1,9 +1,12 @@
 //! Typed configuration: defaults in code, then an optional YAML file, then `TRADING_PLANNER_*`
 //! environment variables (nested keys joined by `__`, e.g. `TRADING_PLANNER_SERVER__BIND`).
-//! Unknown keys are errors, so a typo never passes silently.
+//! Unknown keys are errors, so a typo never passes silently. A variable's value is read as the
+//! type of the key it sets (a token `12345` stays text), and its errors name the variable.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use itertools::Itertools;
 use serde::{Deserialize, Serialize};
 use serde_yaml::{Mapping, Value};
 
@@ -52,8 +55,8 @@ impl Default for AuthConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PlannerConfig {
-    /// `exhaustive` (every valid combination of the candidates) or `reference` (the
-    /// reference's patterns).
+    /// `exhaustive` (every valid combination of the candidates), the only generator of native
+    /// runs; the reference's patterns answer `POST /generator/generate`.
     pub generator: String,
     /// Longest sequence.
     pub max_depth: usize,
@@ -349,8 +352,11 @@ pub struct MigrationConfig {
 }
 
 /// Who answers a module's compatibility routes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Primary {
     /// This process; the Python service, when configured, is the fallback.
     #[default]
@@ -361,10 +367,7 @@ pub enum Primary {
 
 impl Primary {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Primary::Local => "local",
-            Primary::Python => "python",
-        }
+        self.into()
     }
 }
 
@@ -566,33 +569,44 @@ impl Config {
                 merge(&mut tree, overlay);
             }
         }
-        let mut vars: Vec<(String, String)> = env
+        let defaults = serde_yaml::to_value(Config::default()).expect("defaults serialise");
+        let vars = env
             .into_iter()
             .filter(|(k, _)| k.starts_with(ENV_PREFIX))
-            .collect();
-        vars.sort();
+            .sorted();
+        // Dotted key → the variable that set it, so later errors can name the variable.
+        let mut set_by: BTreeMap<String, String> = BTreeMap::new();
         for (name, raw) in vars {
             let key = &name[ENV_PREFIX.len()..];
             // The data directory is a command-line setting with its own variable.
             if key == "DATA_DIR" {
                 continue;
             }
-            let path: Vec<String> = key.split("__").map(str::to_lowercase).collect();
-            if path.iter().any(String::is_empty) {
-                return Err(ConfigError::Env {
-                    name,
-                    reason: "empty key segment".into(),
-                });
-            }
-            let value: Value = serde_yaml::from_str(&raw).unwrap_or(Value::String(raw.clone()));
-            set_path(&mut tree, &path, value).map_err(|reason| ConfigError::Env {
+            let env_error = |reason: String| ConfigError::Env {
                 name: name.clone(),
                 reason,
-            })?;
+            };
+            let path: Vec<String> = key.split("__").map(str::to_lowercase).collect();
+            if path.iter().any(String::is_empty) {
+                return Err(env_error("empty key segment".into()));
+            }
+            let default = key_default(&defaults, &path).map_err(env_error)?;
+            let value = typed_value(&raw, default).map_err(env_error)?;
+            set_path(&mut tree, &path, value).map_err(env_error)?;
+            set_by.insert(path.join("."), name.clone());
         }
-        let config: Config =
-            serde_yaml::from_value(tree).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        config.validate()?;
+        let config: Config = serde_path_to_error::deserialize(tree).map_err(|e| {
+            let key = e.path().to_string();
+            let reason = e.into_inner().to_string();
+            match set_by.get(&key) {
+                Some(name) => ConfigError::Env {
+                    name: name.clone(),
+                    reason,
+                },
+                None => ConfigError::Invalid(format!("{key}: {reason}")),
+            }
+        })?;
+        config.validate().map_err(|e| blame_variable(e, &set_by))?;
         Ok(config)
     }
 
@@ -645,9 +659,12 @@ impl Config {
             module.validate(name)?;
         }
         let p = &self.planner;
-        if !matches!(p.generator.as_str(), "exhaustive" | "reference") {
+        // The run streams the exhaustive generator's batches; the reference's patterns are
+        // only wired to POST /generator/generate, so accepting `reference` would ignore it.
+        if p.generator != "exhaustive" {
             return Err(ConfigError::Invalid(format!(
-                "planner.generator must be exhaustive or reference, not {:?}",
+                "planner.generator {:?} is not available for native planning runs; the accepted \
+                 value is exhaustive (the reference's patterns answer POST /generator/generate)",
                 p.generator
             )));
         }
@@ -722,6 +739,76 @@ fn merge(base: &mut Value, overlay: Value) {
             }
         }
         (b, o) => *b = o,
+    }
+}
+
+/// The default value of the key at `path`, which gives the type a variable's text is read as;
+/// an error when no such key exists.
+fn key_default<'a>(defaults: &'a Value, path: &[String]) -> Result<&'a Value, String> {
+    let mut node = defaults;
+    for (i, segment) in path.iter().enumerate() {
+        let section = path[..i].join(".");
+        let map = node
+            .as_mapping()
+            .ok_or_else(|| format!("{section} is not a section"))?;
+        node = map.get(segment.as_str()).ok_or_else(|| {
+            let known = map.keys().filter_map(Value::as_str).join(", ");
+            let key = path[..=i].join(".");
+            if section.is_empty() {
+                format!("unknown key {key}; the sections are {known}")
+            } else {
+                format!("unknown key {key}; {section} has {known}")
+            }
+        })?;
+    }
+    Ok(node)
+}
+
+/// A variable's text as a value of the type of its key's default: a text key takes it as
+/// written (a token `12345` is the text "12345", not a number), a number or switch key must
+/// parse as one. A whole section is given as YAML.
+fn typed_value(raw: &str, default: &Value) -> Result<Value, String> {
+    let expected = |what: &str| format!("expected {what}, got {raw:?}");
+    let text = raw.trim();
+    match default {
+        Value::String(_) => Ok(Value::String(raw.to_string())),
+        Value::Bool(_) => match text.to_ascii_lowercase().as_str() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(expected("true or false")),
+        },
+        Value::Number(n) if n.is_f64() => text
+            .parse::<f64>()
+            .map(Value::from)
+            .map_err(|_| expected("a number")),
+        Value::Number(n) if n.is_u64() => text
+            .parse::<u64>()
+            .map(Value::from)
+            .map_err(|_| expected("an unsigned integer")),
+        Value::Number(_) => text
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| expected("an integer")),
+        _ => serde_yaml::from_str(raw).map_err(|e| e.to_string()),
+    }
+}
+
+/// A validation error about a key an environment variable set, reported as that variable's.
+fn blame_variable(error: ConfigError, set_by: &BTreeMap<String, String>) -> ConfigError {
+    let ConfigError::Invalid(message) = &error else {
+        return error;
+    };
+    let culprit = set_by.iter().find(|(key, _)| {
+        message
+            .strip_prefix(key.as_str())
+            .is_some_and(|rest| rest.starts_with([' ', ':']))
+    });
+    match culprit {
+        Some((_, name)) => ConfigError::Env {
+            name: name.clone(),
+            reason: message.clone(),
+        },
+        None => error,
     }
 }
 
@@ -800,7 +887,114 @@ mod tests {
         assert!(err.to_string().contains("server.bind"), "{err}");
         let err =
             Config::load(None, env(&[("TRADING_PLANNER_EVALUATOR__THREADS", "many")])).unwrap_err();
-        assert!(err.to_string().contains("invalid"), "{err}");
+        assert!(
+            err.to_string().contains(
+                "TRADING_PLANNER_EVALUATOR__THREADS: expected an unsigned integer, got \"many\""
+            ),
+            "{err}"
+        );
+    }
+
+    /// The error text of a load with the one variable `name` set to `value`.
+    fn load_error(name: &str, value: &str) -> String {
+        Config::load(None, env(&[(name, value)]))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_numeric_token_is_read_as_text() {
+        let config = Config::load(None, env(&[("TRADING_PLANNER_AUTH__TOKEN", "12345")])).unwrap();
+        assert_eq!(config.auth.token, "12345");
+        let config = Config::load(None, env(&[("TRADING_PLANNER_AUTH__TOKEN", "0x1F")])).unwrap();
+        assert_eq!(
+            config.auth.token, "0x1F",
+            "kept as written, not as the number 31"
+        );
+    }
+
+    #[test]
+    fn a_switch_key_takes_true_or_false_and_names_the_variable_otherwise() {
+        let config =
+            Config::load(None, env(&[("TRADING_PLANNER_AUTH__OPEN_READS", "false")])).unwrap();
+        assert!(!config.auth.open_reads);
+        let config = Config::load(None, env(&[("TRADING_PLANNER_SYNC__ENABLED", "TRUE")])).unwrap();
+        assert!(config.sync.enabled);
+        let err = load_error("TRADING_PLANNER_SYNC__ENABLED", "yes");
+        assert_eq!(
+            err,
+            "environment variable TRADING_PLANNER_SYNC__ENABLED: expected true or false, got \"yes\""
+        );
+    }
+
+    #[test]
+    fn number_keys_parse_integers_and_decimals() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("TRADING_PLANNER_PLANNER__MAX_SEQUENCES", "1000"),
+                ("TRADING_PLANNER_PLANNER__TIME_BUDGET_SECS", "2.5"),
+                ("TRADING_PLANNER_UPSTREAM__SCORING__TIMEOUT_SECS", "7"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.planner.max_sequences, 1000);
+        assert_eq!(config.planner.time_budget_secs, 2.5);
+        assert_eq!(config.upstream.scoring.timeout_secs, 7.0);
+        let err = load_error("TRADING_PLANNER_PLANNER__TIME_BUDGET_SECS", "soon");
+        assert!(
+            err.contains("TRADING_PLANNER_PLANNER__TIME_BUDGET_SECS: expected a number"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn errors_found_after_parsing_still_name_the_variable() {
+        // Too large for the key's u32: found when the tree becomes a Config.
+        let err = load_error("TRADING_PLANNER_UPSTREAM__SCORING__RETRIES", "99999999999");
+        assert!(
+            err.starts_with("environment variable TRADING_PLANNER_UPSTREAM__SCORING__RETRIES: "),
+            "{err}"
+        );
+        // Refused by validation.
+        let err = load_error("TRADING_PLANNER_SERVER__BIND", "nowhere");
+        assert!(
+            err.starts_with("environment variable TRADING_PLANNER_SERVER__BIND: server.bind"),
+            "{err}"
+        );
+        let err = load_error("TRADING_PLANNER_MIGRATION__EVALUATOR__PRIMARY", "pyhton");
+        assert!(
+            err.contains("TRADING_PLANNER_MIGRATION__EVALUATOR__PRIMARY: unknown variant"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_lists_the_keys_of_its_section() {
+        let err = load_error("TRADING_PLANNER_SERVER__BINDD", "x");
+        assert_eq!(
+            err,
+            "environment variable TRADING_PLANNER_SERVER__BINDD: unknown key server.bindd; \
+             server has bind, max_body_bytes"
+        );
+        let err = load_error("TRADING_PLANNER_SERVER__BIND__PORT", "1");
+        assert!(err.contains("server.bind is not a section"), "{err}");
+    }
+
+    #[test]
+    fn the_reference_generator_is_refused_for_native_runs() {
+        let err = load_error("TRADING_PLANNER_PLANNER__GENERATOR", "reference");
+        assert!(err.contains("TRADING_PLANNER_PLANNER__GENERATOR"), "{err}");
+        assert!(err.contains("planner.generator \"reference\""), "{err}");
+        assert!(err.contains("the accepted value is exhaustive"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yaml");
+        std::fs::write(&path, "planner:\n  generator: reference\n").unwrap();
+        let err = Config::load(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(
+            err.starts_with("invalid configuration: planner.generator"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -27,8 +27,9 @@ pub struct Progress {
 }
 
 /// One event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, strum::IntoStaticStr)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Event {
     PlanningProgress(Progress),
     /// A run ended; `plan_id` is set when it produced a plan.
@@ -47,11 +48,7 @@ pub enum Event {
 impl Event {
     /// The SSE event name.
     pub fn name(&self) -> &'static str {
-        match self {
-            Event::PlanningProgress(_) => "planning_progress",
-            Event::PlanningFinished { .. } => "planning_finished",
-            Event::UpstreamState { .. } => "upstream_state",
-        }
+        self.into()
     }
 }
 

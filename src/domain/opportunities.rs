@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::action::{ActionCandidate, Side};
 
 /// The five categories, in the fixed order every list of them follows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Category {
     ProfitTaking,
     AveragingDown,
@@ -28,13 +29,7 @@ impl Category {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Category::ProfitTaking => "profit_taking",
-            Category::AveragingDown => "averaging_down",
-            Category::RebalanceSells => "rebalance_sells",
-            Category::RebalanceBuys => "rebalance_buys",
-            Category::OpportunityBuys => "opportunity_buys",
-        }
+        self.into()
     }
 
     /// The side every candidate of the category has.

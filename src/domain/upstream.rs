@@ -1,8 +1,11 @@
 //! Plain types describing the health of an upstream service.
 
 /// A circuit breaker's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, strum::IntoStaticStr, strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum BreakerState {
     Closed,
     Open,
@@ -11,19 +14,10 @@ pub enum BreakerState {
 
 impl BreakerState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            BreakerState::Closed => "closed",
-            BreakerState::Open => "open",
-            BreakerState::HalfOpen => "half_open",
-        }
+        self.into()
     }
 
     pub fn parse(text: &str) -> Option<BreakerState> {
-        match text {
-            "closed" => Some(BreakerState::Closed),
-            "open" => Some(BreakerState::Open),
-            "half_open" => Some(BreakerState::HalfOpen),
-            _ => None,
-        }
+        text.parse().ok()
     }
 }

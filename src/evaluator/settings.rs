@@ -134,8 +134,11 @@ impl EvaluationSettings {
 }
 
 /// The weight sets of the end-state score (`get_risk_profile_weights`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum RiskProfile {
     Conservative,
     #[default]
@@ -170,11 +173,7 @@ impl RiskProfile {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            RiskProfile::Conservative => "conservative",
-            RiskProfile::Balanced => "balanced",
-            RiskProfile::Aggressive => "aggressive",
-        }
+        self.into()
     }
 }
 

@@ -10,7 +10,8 @@ use super::{Store, StoreError, now_iso};
 use crate::domain::{Currency, Decimal, Quantity, Side, normalize_symbol};
 
 /// Where a trade comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "lowercase")]
 pub enum TradeSource {
     /// Filled against the local ledger in research mode; never reached the broker.
     Paper,
@@ -22,20 +23,11 @@ pub enum TradeSource {
 
 impl TradeSource {
     fn as_str(self) -> &'static str {
-        match self {
-            TradeSource::Paper => "paper",
-            TradeSource::Broker => "broker",
-            TradeSource::Import => "import",
-        }
+        self.into()
     }
 
     fn parse(text: &str) -> Option<TradeSource> {
-        match text {
-            "paper" => Some(TradeSource::Paper),
-            "broker" => Some(TradeSource::Broker),
-            "import" => Some(TradeSource::Import),
-            _ => None,
-        }
+        text.parse().ok()
     }
 }
 
@@ -91,7 +83,8 @@ impl<T> Recorded<T> {
 }
 
 /// The state of a pending order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "lowercase")]
 pub enum OrderStatus {
     Open,
     Filled,
@@ -100,20 +93,11 @@ pub enum OrderStatus {
 
 impl OrderStatus {
     fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Open => "open",
-            OrderStatus::Filled => "filled",
-            OrderStatus::Cancelled => "cancelled",
-        }
+        self.into()
     }
 
     fn parse(text: &str) -> Option<OrderStatus> {
-        match text {
-            "open" => Some(OrderStatus::Open),
-            "filled" => Some(OrderStatus::Filled),
-            "cancelled" => Some(OrderStatus::Cancelled),
-            _ => None,
-        }
+        text.parse().ok()
     }
 }
 

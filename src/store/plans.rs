@@ -7,7 +7,8 @@ use super::{Store, StoreError, now_iso};
 use crate::domain::{Money, Quantity, Side, normalize_symbol};
 
 /// Where a plan stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "lowercase")]
 pub enum PlanStatus {
     Proposed,
     Executing,
@@ -19,27 +20,11 @@ pub enum PlanStatus {
 
 impl PlanStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            PlanStatus::Proposed => "proposed",
-            PlanStatus::Executing => "executing",
-            PlanStatus::Executed => "executed",
-            PlanStatus::Superseded => "superseded",
-            PlanStatus::Failed => "failed",
-            PlanStatus::Cancelled => "cancelled",
-        }
+        self.into()
     }
 
     fn parse(text: &str) -> Option<PlanStatus> {
-        [
-            PlanStatus::Proposed,
-            PlanStatus::Executing,
-            PlanStatus::Executed,
-            PlanStatus::Superseded,
-            PlanStatus::Failed,
-            PlanStatus::Cancelled,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+        text.parse().ok()
     }
 }
 
@@ -77,7 +62,8 @@ pub struct PlanRecord {
 }
 
 /// How a planning run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "lowercase")]
 pub enum RunStatus {
     Running,
     Succeeded,
@@ -87,23 +73,11 @@ pub enum RunStatus {
 
 impl RunStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Running => "running",
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Failed => "failed",
-            RunStatus::Cancelled => "cancelled",
-        }
+        self.into()
     }
 
     fn parse(text: &str) -> Option<RunStatus> {
-        [
-            RunStatus::Running,
-            RunStatus::Succeeded,
-            RunStatus::Failed,
-            RunStatus::Cancelled,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+        text.parse().ok()
     }
 }
 

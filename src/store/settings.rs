@@ -42,7 +42,8 @@ pub struct FlagSetting {
 }
 
 /// Research (paper) trading or live trading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum TradingMode {
     Research,
     Live,
@@ -50,10 +51,7 @@ pub enum TradingMode {
 
 impl TradingMode {
     pub fn as_str(self) -> &'static str {
-        match self {
-            TradingMode::Research => "research",
-            TradingMode::Live => "live",
-        }
+        self.into()
     }
 }
 

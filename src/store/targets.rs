@@ -8,7 +8,10 @@ use super::{Store, StoreError, now_iso};
 use crate::domain::Decimal;
 
 /// Whether a target or group is about countries or industries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, strum::IntoStaticStr, strum::EnumString,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum TargetKind {
     Country,
     Industry,
@@ -16,22 +19,13 @@ pub enum TargetKind {
 
 impl TargetKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            TargetKind::Country => "country",
-            TargetKind::Industry => "industry",
-        }
+        self.into()
     }
 
     fn parse(text: &str) -> rusqlite::Result<TargetKind> {
-        match text {
-            "country" => Ok(TargetKind::Country),
-            "industry" => Ok(TargetKind::Industry),
-            _ => Err(rusqlite::Error::InvalidColumnType(
-                0,
-                "kind".into(),
-                rusqlite::types::Type::Text,
-            )),
-        }
+        text.parse().map_err(|_| {
+            rusqlite::Error::InvalidColumnType(0, "kind".into(), rusqlite::types::Type::Text)
+        })
     }
 }
 

@@ -2,11 +2,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tempfile::TempDir;
 
+use super::files::{SCORES_FILE, SECURITIES_FILE, SETTINGS_FILE};
 use super::*;
-use crate::domain::Security;
+use crate::domain::{Currency, Decimal, Money, Security};
 use crate::evaluator::ScoringProfile;
 use crate::evaluator::symbol_terms::metric_names;
-use crate::store::{DataFreshness, keys};
+use crate::store::{
+    AllocationTarget, AllowEmpty, DataFreshness, PositionRecord, SecurityRecord, TargetKind,
+    TradingMode, keys,
+};
 
 fn temp_store() -> (TempDir, Store) {
     let dir = TempDir::new().unwrap();
