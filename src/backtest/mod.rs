@@ -14,6 +14,7 @@ mod simulate;
 mod tests;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use chrono::{Datelike, NaiveDate};
 use indexmap::IndexMap;
@@ -86,6 +87,23 @@ impl StrategyKind {
     }
 }
 
+/// How a caller follows and stops a backtest.
+pub struct RunControl<'a> {
+    /// Called once per simulated trading day, from any thread.
+    pub on_day: &'a (dyn Fn() + Sync),
+    /// Polled every simulated day; once set, the backtest stops and reports nothing.
+    pub cancel: AtomicBool,
+}
+
+impl<'a> RunControl<'a> {
+    pub fn new(on_day: &'a (dyn Fn() + Sync)) -> RunControl<'a> {
+        RunControl {
+            on_day,
+            cancel: AtomicBool::new(false),
+        }
+    }
+}
+
 /// One run: a window and a monthly deposit.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RunSpec {
@@ -150,9 +168,10 @@ impl Backtest {
         self.runs.iter().map(|r| r.end - r.start + 1).sum::<usize>() * strategies
     }
 
-    /// Simulates every run with every strategy (runs in parallel); `on_day` is called once per
-    /// simulated trading day, from any thread.
-    pub fn run(&self, strategies: &[StrategyKind], on_day: &(dyn Fn() + Sync)) -> Report {
+    /// Simulates every run with every strategy (runs in parallel); `control.on_day` is called
+    /// once per simulated trading day, from any thread. `None` when `control.cancel` was set
+    /// before the end.
+    pub fn run(&self, strategies: &[StrategyKind], control: &RunControl) -> Option<Report> {
         let costs = Costs {
             fee: self.scenario.fee,
             fx_rate: self.scenario.fx_rate,
@@ -177,23 +196,24 @@ impl Backtest {
                             &self.universe,
                             &window,
                             strategy.as_mut(),
-                            &mut |_| on_day(),
-                        );
-                        (kind, simulated)
+                            &mut |_| (control.on_day)(),
+                            &control.cancel,
+                        )?;
+                        Some((kind, simulated))
                     })
-                    .collect();
-                RunResult {
+                    .collect::<Option<Vec<_>>>()?;
+                Some(RunResult {
                     start: self.market.days[spec.start],
                     end: self.market.days[spec.end],
                     monthly_deposit_eur: spec.monthly_deposit,
                     results,
-                }
+                })
             })
-            .collect();
-        Report {
+            .collect::<Option<Vec<_>>>()?;
+        Some(Report {
             scenario: self.scenario_view(),
             runs,
-        }
+        })
     }
 
     fn scenario_view(&self) -> ScenarioView {

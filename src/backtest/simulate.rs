@@ -1,6 +1,8 @@
 //! One strategy over one window: deposits and trades on cycle days, every trading day valued,
 //! and the figures of the contract computed from the daily values.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
@@ -95,17 +97,22 @@ pub struct Window {
 }
 
 /// Runs `strategy` over `window`; `on_day` is called after each trading day (for progress).
+/// `None` when `cancel` was set before the end.
 pub fn simulate(
     market: &MarketData,
     universe: &Universe,
     window: &Window,
     strategy: &mut dyn Strategy,
     on_day: &mut dyn FnMut(usize),
-) -> Simulated {
+    cancel: &AtomicBool,
+) -> Option<Simulated> {
     let mut account = Account::new(window.initial_cash, universe.symbols.len(), window.costs);
     let mut tally = Tally::new(window.initial_cash);
     let mut unexecutable = 0;
     for day in window.start..=window.end {
+        if cancel.load(Ordering::Relaxed) {
+            return None;
+        }
         let date = market.days[day];
         let cycle = day == window.start || market.days[day - 1].month() != date.month();
         let deposit = if cycle { window.monthly_deposit } else { 0.0 };
@@ -128,10 +135,10 @@ pub fn simulate(
     }
     let first = market.days[window.start];
     let last = market.days[window.end];
-    Simulated {
+    Some(Simulated {
         figures: tally.figures(&account, first, last, unexecutable),
         daily: tally.daily,
-    }
+    })
 }
 
 /// The running measurements of a run.

@@ -62,7 +62,7 @@ fn run_tiny(kind: StrategyKind, deposit: f64) -> Simulated {
         ..BacktestOptions::default()
     };
     let backtest = Backtest::new(market, scenario, &options).unwrap();
-    let mut report = backtest.run(&[kind], &|| {});
+    let mut report = backtest.run(&[kind], &RunControl::new(&|| {})).unwrap();
     assert_eq!(report.runs.len(), 1);
     report.runs.remove(0).results.remove(0).1
 }
@@ -180,8 +180,12 @@ fn a_run_ending_earlier_makes_the_same_decisions_up_to_its_end() {
         let short =
             Backtest::new(market.clone(), scenario.clone(), &options("2020-02-05")).unwrap();
         let long = Backtest::new(market.clone(), scenario.clone(), &options("2020-02-28")).unwrap();
-        let short = &short.run(&[kind], &|| {}).runs[0].results[0].1.daily;
-        let long = &long.run(&[kind], &|| {}).runs[0].results[0].1.daily;
+        let short = &short.run(&[kind], &RunControl::new(&|| {})).unwrap().runs[0].results[0]
+            .1
+            .daily;
+        let long = &long.run(&[kind], &RunControl::new(&|| {})).unwrap().runs[0].results[0]
+            .1
+            .daily;
         assert_eq!(short[..], long[..short.len()], "{kind:?}");
     }
 }
@@ -220,7 +224,9 @@ fn buy_and_hold_on_the_bundled_data_matches_an_independent_computation() {
         ..BacktestOptions::default()
     };
     let backtest = Backtest::prepare(&options).unwrap();
-    let report = backtest.run(&[StrategyKind::BuyAndHold], &|| {});
+    let report = backtest
+        .run(&[StrategyKind::BuyAndHold], &RunControl::new(&|| {}))
+        .unwrap();
     let figures = &report.runs[0].results[0].1.figures;
 
     // Independently: buy floor(target × 10,000 / price) of each symbol in name order on the
@@ -405,4 +411,29 @@ fn bad_scenarios_and_malformed_data_are_refused() {
         message.contains("line 8315") && message.contains("AAPL: `x` is not a positive number"),
         "{message}"
     );
+}
+
+#[test]
+fn a_cancelled_backtest_reports_nothing() {
+    let (market, scenario) = tiny();
+    let options = BacktestOptions {
+        start: Some(day("2020-01-20")),
+        end: Some(day("2020-02-28")),
+        ..BacktestOptions::default()
+    };
+    let backtest = Backtest::new(market, scenario, &options).unwrap();
+    let days = std::sync::atomic::AtomicUsize::new(0);
+    let on_day = || {
+        days.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
+    let control = RunControl::new(&on_day);
+    control
+        .cancel
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        backtest
+            .run(&[StrategyKind::BandRebalancer], &control)
+            .is_none()
+    );
+    assert_eq!(days.load(std::sync::atomic::Ordering::Relaxed), 0);
 }
