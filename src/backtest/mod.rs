@@ -72,6 +72,9 @@ pub enum StrategyKind {
 }
 
 impl StrategyKind {
+    /// Every strategy, in the order the output lists them.
+    pub const ALL: [StrategyKind; 2] = [StrategyKind::BuyAndHold, StrategyKind::BandRebalancer];
+
     pub fn name(self) -> &'static str {
         match self {
             StrategyKind::BuyAndHold => "buy_and_hold",
