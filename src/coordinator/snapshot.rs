@@ -205,7 +205,7 @@ impl Snapshot {
         names.extend(["CAGR_10Y"]);
         names.sort_unstable();
         names.dedup();
-        let metrics = store.valid_metrics_now(&symbols, &names)?;
+        let metrics = store.valid_metrics(&symbols, &names, &crate::store::iso(now))?;
         let scores = store
             .scores()?
             .into_iter()

@@ -51,10 +51,12 @@ pub struct MetricRecord {
 
 /// The local time now as the reference formats it, e.g. `2026-01-05T00:00:00.000000`.
 pub fn now_iso() -> String {
-    chrono::Local::now()
-        .naive_local()
-        .format(ISO_FORMAT)
-        .to_string()
+    iso(chrono::Local::now().naive_local())
+}
+
+/// A time as the reference formats it, e.g. `2026-01-05T00:00:00.000000`.
+pub fn iso(at: chrono::NaiveDateTime) -> String {
+    at.format(ISO_FORMAT).to_string()
 }
 
 impl Store {

@@ -59,7 +59,7 @@ pub use ledger::{
     NewOrder, NewTrade, OrderFill, OrderStatus, PendingOrder, Recorded, Trade, TradeSource,
 };
 pub use market::{BrokerOrderRecord, QuoteRecord};
-pub use metrics::{MetricRecord, MetricsImport, now_iso};
+pub use metrics::{MetricRecord, MetricsImport, iso, now_iso};
 pub use paper::{PaperFill, eur_for};
 pub use plans::{NewPlan, PlanRecord, PlanStatus, PlanStepRecord, PlanningRun, RunStatus};
 pub use portfolio::{AllowEmpty, PositionRecord, SecurityRecord};

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::ledger::{NewTrade, Recorded, Trade, TradeSource, record_trade_in, trade_by_key};
-use super::{Store, StoreError, now_iso};
+use super::{Store, StoreError, iso};
 use crate::domain::{Currency, Decimal, Money, Quantity, Side, normalize_symbol};
 
 /// Places kept for a blended average purchase price.
@@ -29,6 +29,9 @@ pub struct PaperFill {
     /// For a buy in a currency other than EUR: the rate at which a shortfall of that
     /// currency's cash is converted from EUR cash. `None` = no conversion.
     pub fund_from_eur: Option<crate::domain::FxRate>,
+    /// When the fill happened: the trade's time, from which holding periods and cooldowns
+    /// count (the simulated day in a backtest).
+    pub executed_at: chrono::NaiveDateTime,
 }
 
 impl Store {
@@ -51,7 +54,7 @@ impl Store {
             });
         }
         let value = Money::from_price_quantity(fill.price, fill.quantity, fill.currency)?;
-        let now = now_iso();
+        let now = iso(fill.executed_at);
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if let Some(existing) = trade_by_key(&tx, &fill.idempotency_key)? {

@@ -33,11 +33,28 @@ fn fill(side: Side, shares: i64, price: &str, fee: &str, key: &str) -> PaperFill
         fx_per_eur: Some(dec("1.08")),
         idempotency_key: key.into(),
         fund_from_eur: None,
+        executed_at: chrono::Local::now().naive_local(),
     }
 }
 
 fn cash(store: &Store) -> Money {
     store.cash_balance(usd()).unwrap().unwrap()
+}
+
+#[test]
+fn a_fill_is_recorded_at_the_time_it_is_given_not_the_clock() {
+    let (_dir, store) = store_with_cash("2000.00");
+    let at = chrono::NaiveDate::from_ymd_opt(2005, 3, 1)
+        .unwrap()
+        .and_hms_opt(17, 30, 0)
+        .unwrap();
+    let f = PaperFill {
+        executed_at: at,
+        ..fill(Side::Buy, 2, "100", "1", "plan-1-step-0")
+    };
+    store.apply_paper_fill(&f).unwrap();
+    let trades = store.trades(None).unwrap();
+    assert_eq!(trades[0].executed_at, "2005-03-01T17:30:00.000000");
 }
 
 #[test]

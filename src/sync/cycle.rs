@@ -178,9 +178,10 @@ impl TradingCycle {
             .map_err(|e| executing(e.to_string()))?
             .ok_or_else(|| executing(format!("plan {plan_id} is gone")))?;
         let steps = plan_steps(&plan);
+        let now = chrono::Local::now().naive_local();
         let report = match &self.upstreams.tradernet {
-            Some(broker) => execute_steps(&self.store, broker, &steps).await,
-            None => execute_steps(&self.store, &NoBroker, &steps).await,
+            Some(broker) => execute_steps(&self.store, broker, &steps, now).await,
+            None => execute_steps(&self.store, &NoBroker, &steps, now).await,
         };
         let status = if report.is_ok() {
             PlanStatus::Executed

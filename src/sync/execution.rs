@@ -11,6 +11,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use crate::domain::{Currency, Decimal, Money, Quantity, Side};
@@ -172,11 +173,12 @@ pub enum ExecutionError {
 }
 
 /// Executes `steps` in order under the stored trading mode. The broker is called only in live
-/// mode.
+/// mode; a paper fill is recorded at `now` (the service's time, or a backtest's simulated day).
 pub async fn execute_steps<G: OrderGateway>(
     store: &Arc<Store>,
     broker: &G,
     steps: &[PlanStep],
+    now: NaiveDateTime,
 ) -> Result<ExecutionReport, ExecutionError> {
     let (mode, max_trades) = on_store(store, |s| {
         Ok::<_, StoreError>((
@@ -211,7 +213,7 @@ pub async fn execute_steps<G: OrderGateway>(
         let outcome = match mode {
             TradingMode::Research => {
                 let step = step.clone();
-                on_store(store, move |s| paper_fill(s, &step, &order)).await??
+                on_store(store, move |s| paper_fill(s, &step, &order, now)).await??
             }
             TradingMode::Live => live_order(store, broker, step, &order).await?,
         };
@@ -397,6 +399,7 @@ fn paper_fill(
     store: &Store,
     step: &PlanStep,
     order: &PricedOrder,
+    now: NaiveDateTime,
 ) -> Result<StepOutcome, StoreError> {
     let fill = PaperFill {
         symbol: step.symbol.clone(),
@@ -408,6 +411,7 @@ fn paper_fill(
         fx_per_eur: Some(order.rate.per_eur()),
         idempotency_key: step.idempotency_key(),
         fund_from_eur: Some(order.rate),
+        executed_at: now,
     };
     Ok(match store.apply_paper_fill(&fill) {
         Ok(Recorded::Inserted(trade)) => StepOutcome::Filled {

@@ -133,7 +133,9 @@ async fn research_mode_fills_at_the_quote_with_costs_and_never_calls_the_broker(
         step(1, 0, "SAP.EU", Side::Sell, 4),
         step(1, 1, "AAPL.US", Side::Buy, 3),
     ];
-    let report = execute_steps(&store, &broker, &steps).await.unwrap();
+    let report = execute_steps(&store, &broker, &steps, chrono::Local::now().naive_local())
+        .await
+        .unwrap();
     assert_eq!(report.mode, "research");
     assert!(
         report
@@ -155,7 +157,9 @@ async fn research_mode_fills_at_the_quote_with_costs_and_never_calls_the_broker(
     assert_eq!(trades.len(), 2);
     assert!(trades.iter().all(|t| t.trade.source == TradeSource::Paper));
 
-    let again = execute_steps(&store, &broker, &steps).await.unwrap();
+    let again = execute_steps(&store, &broker, &steps, chrono::Local::now().naive_local())
+        .await
+        .unwrap();
     assert!(
         again
             .outcomes
@@ -179,7 +183,9 @@ async fn checks_skip_steps_with_a_reason() {
         step(2, 3, "AAPL.US", Side::Sell, 1),
         step(2, 4, "0700.HK", Side::Buy, 100),
     ];
-    let report = execute_steps(&store, &broker, &steps).await.unwrap();
+    let report = execute_steps(&store, &broker, &steps, chrono::Local::now().naive_local())
+        .await
+        .unwrap();
     let codes: Vec<_> = report
         .outcomes
         .iter()
@@ -212,7 +218,9 @@ async fn at_most_max_trades_per_cycle_orders_go_out() {
         step(3, 0, "AAPL.US", Side::Buy, 1),
         step(3, 1, "SAP.EU", Side::Sell, 1),
     ];
-    let report = execute_steps(&store, &broker, &steps).await.unwrap();
+    let report = execute_steps(&store, &broker, &steps, chrono::Local::now().naive_local())
+        .await
+        .unwrap();
     assert!(matches!(report.outcomes[0], StepOutcome::Filled { .. }));
     assert!(matches!(
         report.outcomes[1],
@@ -229,7 +237,9 @@ async fn live_mode_sends_each_step_once_and_an_open_order_blocks_the_symbol() {
     store.set_trading_mode(TradingMode::Live).unwrap();
     let broker = RecordingBroker::default();
     let steps = [step(4, 0, "AAPL.US", Side::Buy, 2)];
-    let report = execute_steps(&store, &broker, &steps).await.unwrap();
+    let report = execute_steps(&store, &broker, &steps, chrono::Local::now().naive_local())
+        .await
+        .unwrap();
     assert_eq!(report.mode, "live");
     assert!(matches!(report.outcomes[0], StepOutcome::Placed { .. }));
     assert_eq!(
@@ -242,14 +252,21 @@ async fn live_mode_sends_each_step_once_and_an_open_order_blocks_the_symbol() {
         )]
     );
     // The same step again, and another plan's step for the same symbol: nothing is sent.
-    let again = execute_steps(&store, &broker, &steps).await.unwrap();
+    let again = execute_steps(&store, &broker, &steps, chrono::Local::now().naive_local())
+        .await
+        .unwrap();
     assert!(matches!(
         again.outcomes[0],
         StepOutcome::AlreadyExecuted { .. }
     ));
-    let other = execute_steps(&store, &broker, &[step(5, 0, "AAPL.US", Side::Buy, 1)])
-        .await
-        .unwrap();
+    let other = execute_steps(
+        &store,
+        &broker,
+        &[step(5, 0, "AAPL.US", Side::Buy, 1)],
+        chrono::Local::now().naive_local(),
+    )
+    .await
+    .unwrap();
     assert!(matches!(
         other.outcomes[0],
         StepOutcome::Skipped {
@@ -278,9 +295,14 @@ async fn a_rejected_order_is_cancelled_and_a_lost_answer_keeps_blocking() {
     broker.answer_with(Some(PlaceOrderError::Rejected(
         "Order execution failed".into(),
     )));
-    let report = execute_steps(&store, &broker, &[step(6, 0, "AAPL.US", Side::Buy, 1)])
-        .await
-        .unwrap();
+    let report = execute_steps(
+        &store,
+        &broker,
+        &[step(6, 0, "AAPL.US", Side::Buy, 1)],
+        chrono::Local::now().naive_local(),
+    )
+    .await
+    .unwrap();
     assert!(matches!(
         report.outcomes[0],
         StepOutcome::Skipped {
@@ -291,18 +313,28 @@ async fn a_rejected_order_is_cancelled_and_a_lost_answer_keeps_blocking() {
     assert!(store.open_order_for("AAPL.US").unwrap().is_none());
 
     broker.answer_with(Some(PlaceOrderError::Unknown("timed out".into())));
-    let report = execute_steps(&store, &broker, &[step(7, 0, "SAP.EU", Side::Sell, 1)])
-        .await
-        .unwrap();
+    let report = execute_steps(
+        &store,
+        &broker,
+        &[step(7, 0, "SAP.EU", Side::Sell, 1)],
+        chrono::Local::now().naive_local(),
+    )
+    .await
+    .unwrap();
     assert!(matches!(
         report.outcomes[0],
         StepOutcome::Unconfirmed { .. }
     ));
     assert!(store.open_order_for("SAP.EU").unwrap().is_some());
     broker.answer_with(None);
-    let report = execute_steps(&store, &broker, &[step(8, 0, "SAP.EU", Side::Sell, 1)])
-        .await
-        .unwrap();
+    let report = execute_steps(
+        &store,
+        &broker,
+        &[step(8, 0, "SAP.EU", Side::Sell, 1)],
+        chrono::Local::now().naive_local(),
+    )
+    .await
+    .unwrap();
     assert!(matches!(
         report.outcomes[0],
         StepOutcome::Skipped {
@@ -343,7 +375,7 @@ proptest! {
         store.set_count_setting(keys::MAX_TRADES_PER_CYCLE, max_trades).unwrap();
         let broker = RecordingBroker::default();
         for steps in &cycles {
-            let report = runtime.block_on(execute_steps(&store, &broker, steps)).unwrap();
+            let report = runtime.block_on(execute_steps(&store, &broker, steps, chrono::Local::now().naive_local())).unwrap();
             let filled = report
                 .outcomes
                 .iter()
@@ -378,7 +410,7 @@ proptest! {
         store.set_count_setting(keys::MAX_TRADES_PER_CYCLE, 3).unwrap();
         let broker = RecordingBroker::default();
         for steps in &cycles {
-            runtime.block_on(execute_steps(&store, &broker, steps)).unwrap();
+            runtime.block_on(execute_steps(&store, &broker, steps, chrono::Local::now().naive_local())).unwrap();
         }
         let calls = broker.calls();
         let keys: std::collections::BTreeSet<_> = calls.iter().map(|c| c.3.clone()).collect();

@@ -73,7 +73,14 @@ async fn research_mode_never_calls_place_order() {
     assert_eq!(store.trading_mode().unwrap(), TradingMode::Research);
     let broker = client(&fake);
     for plan in 1..=3 {
-        let report = execute_steps(&store, &broker, &steps(plan)).await.unwrap();
+        let report = execute_steps(
+            &store,
+            &broker,
+            &steps(plan),
+            chrono::Local::now().naive_local(),
+        )
+        .await
+        .unwrap();
         assert!(
             matches!(report.outcomes[0], StepOutcome::Filled { .. }),
             "{report:?}"
@@ -90,12 +97,26 @@ async fn live_mode_sends_one_order_per_step_with_its_key() {
     let store = store_with_asml(dir.path());
     store.set_trading_mode(TradingMode::Live).unwrap();
     let broker = client(&fake);
-    let first = execute_steps(&store, &broker, &steps(9)).await.unwrap();
+    let first = execute_steps(
+        &store,
+        &broker,
+        &steps(9),
+        chrono::Local::now().naive_local(),
+    )
+    .await
+    .unwrap();
     assert!(
         matches!(first.outcomes[0], StepOutcome::Placed { .. }),
         "{first:?}"
     );
-    let again = execute_steps(&store, &broker, &steps(9)).await.unwrap();
+    let again = execute_steps(
+        &store,
+        &broker,
+        &steps(9),
+        chrono::Local::now().naive_local(),
+    )
+    .await
+    .unwrap();
     assert!(matches!(
         again.outcomes[0],
         StepOutcome::AlreadyExecuted { .. }
