@@ -54,7 +54,7 @@ fn a_fill_is_recorded_at_the_time_it_is_given_not_the_clock() {
     };
     store.apply_paper_fill(&f).unwrap();
     let trades = store.trades(None).unwrap();
-    assert_eq!(trades[0].executed_at, "2005-03-01T17:30:00.000000");
+    assert_eq!(trades[0].trade.executed_at, "2005-03-01T17:30:00.000000");
 }
 
 #[test]
