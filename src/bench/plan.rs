@@ -163,7 +163,7 @@ pub fn run_plan_bench(bench: &PlanBench) -> Result<PlanBenchReport, PlanBenchErr
         for _ in 0..bench.runs.max(1) {
             let started = Instant::now();
             let outcome = runner
-                .run_here(&mut |_| {})
+                .run_here(chrono::Local::now().naive_local(), &mut |_| {})
                 .map_err(|e| PlanBenchError::Run(e.to_string()))?;
             seconds.push(started.elapsed().as_secs_f64());
             last = Some(outcome);

@@ -38,7 +38,7 @@ pub(super) fn plan(config: Config, data_dir: &Path, args: &PlanArgs) -> anyhow::
         // Keep stdout for the JSON alone; the bar stays on stderr either way.
         bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     }
-    let outcome = runner.run_here(&mut |p| {
+    let outcome = runner.run_here(chrono::Local::now().naive_local(), &mut |p| {
         bar.set_prefix(p.phase);
         if let Some(expected) = p.sequences_expected {
             bar.set_length(expected);

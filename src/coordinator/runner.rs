@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use chrono::NaiveDateTime;
 use serde::Serialize;
 use tokio::sync::watch;
 
@@ -101,14 +102,16 @@ impl Runner {
     }
 
     /// Starts a run on its own thread and returns its id; a run already going is an error
-    /// naming it. Blocking (it writes the run's row): call it off the async runtime.
+    /// naming it. The run plans as of the clock's time now (the service's "now").
+    /// Blocking (it writes the run's row): call it off the async runtime.
     pub fn start(self: &Arc<Self>) -> Result<i64, RunnerError> {
         let (run_id, cancel) = self.claim()?;
         let runner = Arc::clone(self);
         std::thread::Builder::new()
             .name(format!("planning-run-{run_id}"))
             .spawn(move || {
-                runner.execute(run_id, &cancel, &mut |_| {});
+                let now = chrono::Local::now().naive_local();
+                runner.execute(run_id, now, &cancel, &mut |_| {});
             })
             .map_err(|e| {
                 self.release();
@@ -120,13 +123,16 @@ impl Runner {
         Ok(run_id)
     }
 
-    /// Runs on the calling thread (the command line), reporting progress to `on_progress`.
+    /// Runs on the calling thread (the command line, a backtest), planning as of `now`
+    /// (cooldowns, holding periods and metric expiry count to it), reporting progress to
+    /// `on_progress`.
     pub fn run_here(
         &self,
+        now: NaiveDateTime,
         on_progress: &mut dyn FnMut(&Progress),
     ) -> Result<RunOutcome, RunnerError> {
         let (run_id, cancel) = self.claim()?;
-        Ok(self.execute(run_id, &cancel, on_progress))
+        Ok(self.execute(run_id, now, &cancel, on_progress))
     }
 
     /// Asks run `run_id` to stop; it ends as cancelled and keeps no plan.
@@ -213,6 +219,7 @@ impl Runner {
     fn execute(
         &self,
         run_id: i64,
+        now: NaiveDateTime,
         cancel: &AtomicBool,
         on_progress: &mut dyn FnMut(&Progress),
     ) -> RunOutcome {
@@ -247,18 +254,17 @@ impl Runner {
             elapsed: Duration::ZERO,
             sequences_expected: None,
         });
-        let result =
-            Snapshot::take(&self.store, chrono::Local::now().naive_local()).map(|snapshot| {
-                let result = plan(
-                    &snapshot,
-                    &self.config,
-                    self.batch_size,
-                    &self.pool,
-                    cancel,
-                    &mut report,
-                );
-                (snapshot, result)
-            });
+        let result = Snapshot::take(&self.store, now).map(|snapshot| {
+            let result = plan(
+                &snapshot,
+                &self.config,
+                self.batch_size,
+                &self.pool,
+                cancel,
+                &mut report,
+            );
+            (snapshot, result)
+        });
         let outcome = self.finish(run_id, started, result);
         metrics::histogram!("planning_run_duration_seconds").record(outcome.elapsed_secs);
         if outcome.elapsed_secs > 0.0 {

@@ -224,7 +224,8 @@ impl TradingCycle {
     }
 }
 
-fn plan_steps(plan: &PlanRecord) -> Vec<PlanStep> {
+/// The steps of a stored plan, in order, as the executor takes them.
+pub fn plan_steps(plan: &PlanRecord) -> Vec<PlanStep> {
     plan.plan
         .steps
         .iter()

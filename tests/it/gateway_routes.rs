@@ -807,7 +807,7 @@ async fn a_cycle_while_a_run_is_going_is_409_and_deposits_nothing() {
     let held = std::thread::spawn(move || {
         let mut first = true;
         runner
-            .run_here(&mut |progress| {
+            .run_here(chrono::Local::now().naive_local(), &mut |progress| {
                 if std::mem::take(&mut first) {
                     entered_tx.send(progress.run_id).unwrap();
                     let _ = release_rx.recv();
