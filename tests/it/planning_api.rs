@@ -147,7 +147,7 @@ async fn a_second_run_gets_409_and_a_run_can_be_cancelled() {
     let held = std::thread::spawn(move || {
         let mut first = true;
         runner
-            .run_here(&mut |_| {
+            .run_here(chrono::Local::now().naive_local(), &mut |_| {
                 if first {
                     first = false;
                     entered_tx.send(()).unwrap();
@@ -190,9 +190,13 @@ async fn progress_events_arrive_in_order() {
     let (_dir, state) = demo_state();
     let mut subscription = state.events.subscribe().unwrap();
     let runner = Arc::clone(&state.runner);
-    let outcome = tokio::task::spawn_blocking(move || runner.run_here(&mut |_| {}).unwrap())
-        .await
-        .unwrap();
+    let outcome = tokio::task::spawn_blocking(move || {
+        runner
+            .run_here(chrono::Local::now().naive_local(), &mut |_| {})
+            .unwrap()
+    })
+    .await
+    .unwrap();
     let mut phases = Vec::new();
     let mut evaluated = 0;
     loop {
