@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 
+use super::BacktestError;
 use super::account::Account;
 use super::simulate::{CycleDay, Strategy};
 
@@ -11,7 +12,7 @@ use super::simulate::{CycleDay, Strategy};
 pub struct BuyAndHold;
 
 impl Strategy for BuyAndHold {
-    fn trade(&mut self, cycle: &CycleDay, account: &mut Account) -> u64 {
+    fn trade(&mut self, cycle: &CycleDay, account: &mut Account) -> Result<u64, BacktestError> {
         if cycle.first {
             let value = account.value(cycle.prices);
             for (i, &price) in cycle.prices.iter().enumerate() {
@@ -21,7 +22,7 @@ impl Strategy for BuyAndHold {
         } else if cycle.deposit > 0.0 {
             invest_spare_cash(cycle, account);
         }
-        0
+        Ok(0)
     }
 }
 
@@ -30,7 +31,7 @@ impl Strategy for BuyAndHold {
 pub struct BandRebalancer;
 
 impl Strategy for BandRebalancer {
-    fn trade(&mut self, cycle: &CycleDay, account: &mut Account) -> u64 {
+    fn trade(&mut self, cycle: &CycleDay, account: &mut Account) -> Result<u64, BacktestError> {
         let universe = cycle.universe;
         let prices = cycle.prices;
         let value = account.value(prices);
@@ -51,7 +52,7 @@ impl Strategy for BandRebalancer {
         }
         // 3. Spare cash, with the weights after steps 1 and 2.
         invest_spare_cash(cycle, account);
-        0
+        Ok(0)
     }
 }
 

@@ -7,6 +7,7 @@
 mod account;
 mod baselines;
 mod data;
+mod planner;
 mod scenario;
 mod simulate;
 
@@ -46,6 +47,10 @@ pub enum BacktestError {
     Scenario(String),
     #[error("{0}")]
     Options(String),
+    #[error("the planner failed: {0}")]
+    Planner(String),
+    #[error("the planner's database failed: {0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// What the command line (or the API) asks for; `None` keeps the scenario's value or the
@@ -61,32 +66,61 @@ pub struct BacktestOptions {
     pub fee_fixed: Option<f64>,
     pub fee_rate: Option<f64>,
     pub fx_rate: Option<f64>,
+    /// The settings of the `planner` strategy's runs: the service's.
+    pub planner: crate::config::PlannerConfig,
 }
 
 /// The strategies a backtest can compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StrategyKind {
+    Planner,
     BuyAndHold,
     BandRebalancer,
 }
 
 impl StrategyKind {
     /// Every strategy, in the order the output lists them.
-    pub const ALL: [StrategyKind; 2] = [StrategyKind::BuyAndHold, StrategyKind::BandRebalancer];
+    pub const ALL: [StrategyKind; 3] = [
+        StrategyKind::Planner,
+        StrategyKind::BuyAndHold,
+        StrategyKind::BandRebalancer,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
+            StrategyKind::Planner => "planner",
             StrategyKind::BuyAndHold => "buy_and_hold",
             StrategyKind::BandRebalancer => "band_rebalancer",
         }
     }
 
-    fn strategy(self) -> Box<dyn Strategy> {
-        match self {
+    fn strategy(self, backtest: &Backtest) -> Result<Box<dyn Strategy>, BacktestError> {
+        Ok(match self {
+            StrategyKind::Planner => {
+                let industries: Vec<String> = backtest
+                    .universe
+                    .symbols
+                    .iter()
+                    .map(|s| backtest.scenario.industries[s].clone())
+                    .collect();
+                let targets: Vec<(String, f64)> = backtest
+                    .scenario
+                    .industry_targets
+                    .iter()
+                    .map(|(industry, target)| (industry.clone(), *target))
+                    .collect();
+                Box::new(planner::PlannerStrategy::new(
+                    &backtest.planner,
+                    &backtest.universe,
+                    &industries,
+                    &targets,
+                    backtest.scenario.fee,
+                )?)
+            }
             StrategyKind::BuyAndHold => Box::new(baselines::BuyAndHold),
             StrategyKind::BandRebalancer => Box::new(baselines::BandRebalancer),
-        }
+        })
     }
 }
 
@@ -122,6 +156,8 @@ pub struct Backtest {
     pub scenario: Scenario,
     pub universe: Universe,
     pub runs: Vec<RunSpec>,
+    /// The settings of the `planner` strategy's runs.
+    pub planner: crate::config::PlannerConfig,
 }
 
 impl Backtest {
@@ -163,6 +199,7 @@ impl Backtest {
             scenario,
             universe,
             runs,
+            planner: options.planner.clone(),
         })
     }
 
@@ -171,18 +208,26 @@ impl Backtest {
         self.runs.iter().map(|r| r.end - r.start + 1).sum::<usize>() * strategies
     }
 
-    /// Simulates every run with every strategy (runs in parallel); `control.on_day` is called
-    /// once per simulated trading day, from any thread. `None` when `control.cancel` was set
-    /// before the end.
-    pub fn run(&self, strategies: &[StrategyKind], control: &RunControl) -> Option<Report> {
+    /// Simulates every run with every strategy (each pair in parallel); `control.on_day` is
+    /// called once per simulated trading day, from any thread. `Ok(None)` when
+    /// `control.cancel` was set before the end.
+    pub fn run(
+        &self,
+        strategies: &[StrategyKind],
+        control: &RunControl,
+    ) -> Result<Option<Report>, BacktestError> {
         let costs = Costs {
             fee: self.scenario.fee,
             fx_rate: self.scenario.fx_rate,
         };
-        let runs = self
+        let pairs: Vec<(&RunSpec, StrategyKind)> = self
             .runs
+            .iter()
+            .flat_map(|spec| strategies.iter().map(move |&kind| (spec, kind)))
+            .collect();
+        let simulated = pairs
             .par_iter()
-            .map(|spec| {
+            .map(|&(spec, kind)| {
                 let window = Window {
                     start: spec.start,
                     end: spec.end,
@@ -190,33 +235,48 @@ impl Backtest {
                     monthly_deposit: spec.monthly_deposit,
                     costs,
                 };
+                let mut strategy = kind.strategy(self)?;
+                simulate::simulate(
+                    &self.market,
+                    &self.universe,
+                    &window,
+                    strategy.as_mut(),
+                    &mut |_| (control.on_day)(),
+                    &control.cancel,
+                )
+            })
+            .collect::<Result<Option<Vec<Simulated>>, BacktestError>>()?;
+        let Some(mut simulated) = simulated else {
+            return Ok(None);
+        };
+        let runs = self
+            .runs
+            .iter()
+            .rev()
+            .map(|spec| {
                 let results = strategies
                     .iter()
-                    .map(|&kind| {
-                        let mut strategy = kind.strategy();
-                        let simulated = simulate::simulate(
-                            &self.market,
-                            &self.universe,
-                            &window,
-                            strategy.as_mut(),
-                            &mut |_| (control.on_day)(),
-                            &control.cancel,
-                        )?;
-                        Some((kind, simulated))
-                    })
-                    .collect::<Option<Vec<_>>>()?;
-                Some(RunResult {
+                    .rev()
+                    .map(|&kind| (kind, simulated.pop().expect("one per pair")))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                RunResult {
                     start: self.market.days[spec.start],
                     end: self.market.days[spec.end],
                     monthly_deposit_eur: spec.monthly_deposit,
                     results,
-                })
+                }
             })
-            .collect::<Option<Vec<_>>>()?;
-        Some(Report {
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        Ok(Some(Report {
             scenario: self.scenario_view(),
             runs,
-        })
+        }))
     }
 
     fn scenario_view(&self) -> ScenarioView {

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
+use super::BacktestError;
 use super::account::{Account, Costs};
 use super::data::MarketData;
 use crate::analytics::{DAYS_PER_YEAR, TRADING_DAYS_PER_YEAR, sample_std};
@@ -58,7 +59,7 @@ pub struct CycleDay<'a> {
 pub trait Strategy {
     /// Trades on a cycle day at that day's close. Returns the planned steps that could not be
     /// executed as planned.
-    fn trade(&mut self, cycle: &CycleDay, account: &mut Account) -> u64;
+    fn trade(&mut self, cycle: &CycleDay, account: &mut Account) -> Result<u64, BacktestError>;
 }
 
 /// The figures of one strategy in one run (the keys of the contract's output).
@@ -97,7 +98,7 @@ pub struct Window {
 }
 
 /// Runs `strategy` over `window`; `on_day` is called after each trading day (for progress).
-/// `None` when `cancel` was set before the end.
+/// `Ok(None)` when `cancel` was set before the end.
 pub fn simulate(
     market: &MarketData,
     universe: &Universe,
@@ -105,13 +106,13 @@ pub fn simulate(
     strategy: &mut dyn Strategy,
     on_day: &mut dyn FnMut(usize),
     cancel: &AtomicBool,
-) -> Option<Simulated> {
+) -> Result<Option<Simulated>, BacktestError> {
     let mut account = Account::new(window.initial_cash, universe.symbols.len(), window.costs);
     let mut tally = Tally::new(window.initial_cash);
     let mut unexecutable = 0;
     for day in window.start..=window.end {
         if cancel.load(Ordering::Relaxed) {
-            return None;
+            return Ok(None);
         }
         let date = market.days[day];
         let cycle = day == window.start || market.days[day - 1].month() != date.month();
@@ -128,17 +129,17 @@ pub fn simulate(
                 first: day == window.start,
                 deposit,
             };
-            unexecutable += strategy.trade(&view, &mut account);
+            unexecutable += strategy.trade(&view, &mut account)?;
         }
         tally.value_day(date, &account, universe, &prices, deposit, cycle);
         on_day(day);
     }
     let first = market.days[window.start];
     let last = market.days[window.end];
-    Some(Simulated {
+    Ok(Some(Simulated {
         figures: tally.figures(&account, first, last, unexecutable),
         daily: tally.daily,
-    })
+    }))
 }
 
 /// The running measurements of a run.

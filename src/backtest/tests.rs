@@ -62,7 +62,10 @@ fn run_tiny(kind: StrategyKind, deposit: f64) -> Simulated {
         ..BacktestOptions::default()
     };
     let backtest = Backtest::new(market, scenario, &options).unwrap();
-    let mut report = backtest.run(&[kind], &RunControl::new(&|| {})).unwrap();
+    let mut report = backtest
+        .run(&[kind], &RunControl::new(&|| {}))
+        .unwrap()
+        .unwrap();
     assert_eq!(report.runs.len(), 1);
     report.runs.remove(0).results.remove(0).1
 }
@@ -180,10 +183,20 @@ fn a_run_ending_earlier_makes_the_same_decisions_up_to_its_end() {
         let short =
             Backtest::new(market.clone(), scenario.clone(), &options("2020-02-05")).unwrap();
         let long = Backtest::new(market.clone(), scenario.clone(), &options("2020-02-28")).unwrap();
-        let short = &short.run(&[kind], &RunControl::new(&|| {})).unwrap().runs[0].results[0]
+        let short = &short
+            .run(&[kind], &RunControl::new(&|| {}))
+            .unwrap()
+            .unwrap()
+            .runs[0]
+            .results[0]
             .1
             .daily;
-        let long = &long.run(&[kind], &RunControl::new(&|| {})).unwrap().runs[0].results[0]
+        let long = &long
+            .run(&[kind], &RunControl::new(&|| {}))
+            .unwrap()
+            .unwrap()
+            .runs[0]
+            .results[0]
             .1
             .daily;
         assert_eq!(short[..], long[..short.len()], "{kind:?}");
@@ -226,6 +239,7 @@ fn buy_and_hold_on_the_bundled_data_matches_an_independent_computation() {
     let backtest = Backtest::prepare(&options).unwrap();
     let report = backtest
         .run(&[StrategyKind::BuyAndHold], &RunControl::new(&|| {}))
+        .unwrap()
         .unwrap();
     let figures = &report.runs[0].results[0].1.figures;
 
@@ -433,7 +447,36 @@ fn a_cancelled_backtest_reports_nothing() {
     assert!(
         backtest
             .run(&[StrategyKind::BandRebalancer], &control)
+            .unwrap()
             .is_none()
     );
     assert_eq!(days.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
+#[test]
+fn the_planner_strategy_is_deterministic_and_never_looks_ahead() {
+    let run = |end: &str| {
+        let options = BacktestOptions {
+            data_dir: bundled(),
+            start: Some(day("2017-01-01")),
+            end: Some(day(end)),
+            deposit: Some(500.0),
+            ..BacktestOptions::default()
+        };
+        Backtest::prepare(&options)
+            .unwrap()
+            .run(&[StrategyKind::Planner], &RunControl::new(&|| {}))
+            .unwrap()
+            .unwrap()
+    };
+    let first = run("2018-06-30");
+    let again = run("2018-06-30");
+    assert_eq!(
+        serde_json::to_string(&first.to_json()).unwrap(),
+        serde_json::to_string(&again.to_json()).unwrap()
+    );
+    let shorter = run("2017-09-30");
+    let short = &shorter.runs[0].results[0].1.daily;
+    let long = &first.runs[0].results[0].1.daily;
+    assert_eq!(short[..], long[..short.len()]);
 }
