@@ -17,7 +17,7 @@ pub use action::{ActionCandidate, Side, action_cost};
 pub use metrics::MetricsBySymbol;
 pub use money::{Currency, Decimal, FxRate, Money, MoneyError, Quantity};
 pub use opportunities::{Category, Opportunities};
-pub use portfolio::{PortfolioContextInput, PositionInput, SecurityInput};
+pub use portfolio::{EvaluatorPositionBody, EvaluatorSecurityBody, PortfolioContextInput};
 pub use round::round_py;
 pub use security::{Position, Security, normalize_symbol};
 pub use upstream::BreakerState;

@@ -15,7 +15,7 @@ pub mod windfall;
 
 pub use api::{
     IdentifyOpportunitiesRequest, IdentifyOpportunitiesResponse, OpportunityPortfolioContext,
-    OpportunityPosition, OpportunitySecurity, identify_request,
+    OpportunityPositionBody, OpportunitySecurityBody, identify_request,
 };
 pub use heuristic::{
     CagrMetrics, HeuristicEnv, HeuristicInputs, HeuristicSettings, identify_heuristic,

@@ -20,7 +20,7 @@ use crate::domain::{ActionCandidate, Side, normalize_symbol, round_py};
 
 /// One security of the universe as the hash sees it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct HashSecurity {
+pub struct UniverseEntry {
     pub symbol: String,
     pub allow_buy: bool,
     pub allow_sell: bool,
@@ -49,7 +49,7 @@ pub struct HashInput {
     /// Held quantity by symbol, before pending orders.
     pub positions: Vec<(String, f64)>,
     /// The universe.
-    pub securities: Vec<HashSecurity>,
+    pub securities: Vec<UniverseEntry>,
     /// Cash by currency code, before pending orders.
     pub cash: Vec<(String, f64)>,
     pub pending_orders: Vec<HashOrder>,
@@ -87,7 +87,7 @@ pub fn canonical_text(input: &HashInput) -> String {
         apply_pending_orders(&mut held, &mut cash, &input.pending_orders);
     }
 
-    let universe: BTreeMap<String, &HashSecurity> = input
+    let universe: BTreeMap<String, &UniverseEntry> = input
         .securities
         .iter()
         .map(|s| (normalize_symbol(&s.symbol), s))
@@ -193,8 +193,8 @@ fn sha256_hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn security(symbol: &str) -> HashSecurity {
-        HashSecurity {
+    fn security(symbol: &str) -> UniverseEntry {
+        UniverseEntry {
             symbol: symbol.into(),
             allow_buy: true,
             allow_sell: true,

@@ -20,9 +20,11 @@ use crate::domain::{ActionCandidate, Currency, Decimal, Money, Opportunities, Qu
 use crate::store::{NewPlan, PlanRecord, PlanStepRecord, Store, StoreError};
 
 pub use create::{CreateResponse, create_and_keep};
-pub use hash::{HashInput, HashOrder, HashSecurity, canonical_text, portfolio_hash, sequence_hash};
+pub use hash::{
+    HashInput, HashOrder, UniverseEntry, canonical_text, portfolio_hash, sequence_hash,
+};
 pub use narrative::{NarrativeStep, StepContext, plan_narrative, step_narrative};
-pub use request::{CheckedCreate, PlanningCreateRequest, PlanningPosition, Targets};
+pub use request::{CheckedCreate, PlanningCreateRequest, PlanningPositionBody, Targets};
 pub use view::{Plan, PlannedAction, plan_view};
 
 /// A score of the evaluator (0–1) on the scale plans are kept and shown on (0–100).
