@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::coordinator::RunnerError;
 use crate::gateway::{AppState, router};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 #[derive(Clone, Debug)]
 pub struct LoadBench {
@@ -31,6 +32,21 @@ pub struct LoadBenchReport {
     pub sequences_evaluated: u64,
 }
 
+/// Why the load bench could not run; the clients' own failures are counted, not raised.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadBenchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    Join(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Run(#[from] RunnerError),
+}
+
 /// The routes the clients read, in turn.
 const PATHS: [&str; 4] = [
     "/api/portfolio",
@@ -39,7 +55,7 @@ const PATHS: [&str; 4] = [
     "/api/runs/current",
 ];
 
-pub fn run_load_bench(bench: &LoadBench) -> anyhow::Result<LoadBenchReport> {
+pub fn run_load_bench(bench: &LoadBench) -> Result<LoadBenchReport, LoadBenchError> {
     let dir = std::env::temp_dir().join(format!("trading-planner-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = load(bench, &dir);
@@ -47,7 +63,7 @@ pub fn run_load_bench(bench: &LoadBench) -> anyhow::Result<LoadBenchReport> {
     result
 }
 
-fn load(bench: &LoadBench, dir: &std::path::Path) -> anyhow::Result<LoadBenchReport> {
+fn load(bench: &LoadBench, dir: &std::path::Path) -> Result<LoadBenchReport, LoadBenchError> {
     let store = Arc::new(Store::open(&dir.join("load.db"))?);
     super::plan::synthetic_universe(&store, bench.securities, bench.seed)?;
     let mut config = Config::default();
