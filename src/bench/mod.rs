@@ -5,8 +5,8 @@
 //! stays flat however many sequences there are. `evaluate` times scoring only; `generate` times
 //! generation through the bounded channel a planning run reads from.
 
-pub mod load;
-pub mod plan;
+pub(crate) mod load;
+pub(crate) mod plan;
 
 use std::sync::Arc;
 use std::time::Instant;

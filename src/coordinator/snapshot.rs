@@ -38,11 +38,8 @@ pub struct Snapshot {
     pub taken_at: NaiveDateTime,
     pub securities: Vec<Security>,
     pub positions: Vec<PricedPosition>,
-    /// Cash per currency after open buy orders, in native units (may be negative).
-    pub cash: BTreeMap<String, f64>,
-    /// All cash in EUR.
-    pub cash_eur: f64,
-    /// Cash the plan may spend: `cash_eur` less the minimum reserve, never negative.
+    /// Cash the plan may spend: all cash in EUR after open buy orders less the minimum
+    /// reserve, never negative.
     pub available_cash_eur: f64,
     pub total_value_eur: f64,
     /// Native units per EUR by currency (EUR is 1).
@@ -271,8 +268,6 @@ impl Snapshot {
             total_value_eur: invested + cash_eur.max(0.0),
             available_cash_eur: (cash_eur - reserve).max(0.0),
             positions,
-            cash,
-            cash_eur,
             rates,
             prices,
             metrics,

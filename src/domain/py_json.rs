@@ -171,6 +171,7 @@ pub fn write_python_json<T: Serialize + ?Sized>(
 }
 
 /// `json.dumps(value)`.
+#[cfg(test)]
 pub fn to_python_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
     let mut out = Vec::new();
     write_python_json(&mut out, value, PythonFormatter::DUMPS)?;

@@ -8,14 +8,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::validation::FieldError;
-use crate::domain::{Opportunities, Position, Security, normalize_symbol};
+use crate::domain::{Position, Security, normalize_symbol};
 
 use super::heuristic::{HeuristicEnv, HeuristicInputs, identify_heuristic};
 use super::identified::Identified;
 use super::weights::{WeightInputs, identify_from_weights};
-
-/// The response body: the five categories in the reference's key order.
-pub type IdentifyOpportunitiesResponse = Opportunities;
 
 fn default_cost_fixed() -> f64 {
     2.0

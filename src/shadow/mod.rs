@@ -1,6 +1,6 @@
 //! The migration kit: requests recorded by `serve --record`, replayed by `shadow` against two
 //! base URLs, and the answers compared.
 
-pub mod compare;
-pub mod replay;
+pub(crate) mod compare;
+pub(crate) mod replay;
 pub mod request;
