@@ -3,9 +3,12 @@
 
 pub(crate) mod api;
 pub mod exhaustive;
-pub mod feasibility;
+pub(crate) mod feasibility;
 mod reference;
-pub mod settings;
+pub(crate) mod settings;
+
+pub use feasibility::FeasibilityCheck;
+pub use settings::FeasibilitySettings;
 
 use serde::{Deserialize, Serialize};
 

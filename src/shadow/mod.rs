@@ -3,4 +3,6 @@
 
 pub(crate) mod compare;
 pub(crate) mod replay;
-pub mod request;
+pub(crate) mod request;
+
+pub use request::{RecordedRequest, request_files};
