@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::BenchError;
 use crate::config::Config;
-use crate::coordinator::RunnerError;
 use crate::gateway::{AppState, router};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
 #[derive(Clone, Debug)]
 pub struct LoadBench {
@@ -32,21 +32,6 @@ pub struct LoadBenchReport {
     pub sequences_evaluated: u64,
 }
 
-/// Why the load bench could not run; the clients' own failures are counted, not raised.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadBenchError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
-    #[error(transparent)]
-    Http(#[from] reqwest::Error),
-    #[error(transparent)]
-    Join(#[from] tokio::task::JoinError),
-    #[error(transparent)]
-    Run(#[from] RunnerError),
-}
-
 /// The routes the clients read, in turn.
 const PATHS: [&str; 4] = [
     "/api/portfolio",
@@ -55,7 +40,7 @@ const PATHS: [&str; 4] = [
     "/api/runs/current",
 ];
 
-pub fn run_load_bench(bench: &LoadBench) -> Result<LoadBenchReport, LoadBenchError> {
+pub fn run_load_bench(bench: &LoadBench) -> Result<LoadBenchReport, BenchError> {
     let dir = std::env::temp_dir().join(format!("trading-planner-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = load(bench, &dir);
@@ -63,7 +48,7 @@ pub fn run_load_bench(bench: &LoadBench) -> Result<LoadBenchReport, LoadBenchErr
     result
 }
 
-fn load(bench: &LoadBench, dir: &std::path::Path) -> Result<LoadBenchReport, LoadBenchError> {
+fn load(bench: &LoadBench, dir: &std::path::Path) -> Result<LoadBenchReport, BenchError> {
     let store = Arc::new(Store::open(&dir.join("load.db"))?);
     super::plan::synthetic_universe(&store, bench.securities, bench.seed)?;
     let mut config = Config::default();
