@@ -111,16 +111,13 @@ impl Formatter for PythonFormatter {
         }
     }
 
+    /// Keys are separated as array items are.
     fn begin_object_key<W: ?Sized + Write>(
         &mut self,
         writer: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            writer.write_all(self.item_separator)
-        }
+        self.begin_array_value(writer, first)
     }
 
     fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
