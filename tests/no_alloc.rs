@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use trading_planner::bench::{fill_random_sequences, synthetic_portfolio};
-use trading_planner::domain::sequence::SequenceBatch;
+use trading_planner::domain::SequenceBatch;
 use trading_planner::evaluator::engine::Scratch;
 use trading_planner::evaluator::modes::Mode;
 use trading_planner::evaluator::run::{BatchOffsets, Beam, score_batch};

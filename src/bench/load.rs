@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::BenchError;
 use crate::config::Config;
 use crate::gateway::{AppState, router};
 use crate::store::Store;
@@ -39,7 +40,7 @@ const PATHS: [&str; 4] = [
     "/api/runs/current",
 ];
 
-pub fn run_load_bench(bench: &LoadBench) -> anyhow::Result<LoadBenchReport> {
+pub fn run_load_bench(bench: &LoadBench) -> Result<LoadBenchReport, BenchError> {
     let dir = std::env::temp_dir().join(format!("trading-planner-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = load(bench, &dir);
@@ -47,7 +48,7 @@ pub fn run_load_bench(bench: &LoadBench) -> anyhow::Result<LoadBenchReport> {
     result
 }
 
-fn load(bench: &LoadBench, dir: &std::path::Path) -> anyhow::Result<LoadBenchReport> {
+fn load(bench: &LoadBench, dir: &std::path::Path) -> Result<LoadBenchReport, BenchError> {
     let store = Arc::new(Store::open(&dir.join("load.db"))?);
     super::plan::synthetic_universe(&store, bench.securities, bench.seed)?;
     let mut config = Config::default();

@@ -5,8 +5,8 @@
 //! stays flat however many sequences there are. `evaluate` times scoring only; `generate` times
 //! generation through the bounded channel a planning run reads from.
 
-pub mod load;
-pub mod plan;
+pub(crate) mod load;
+pub(crate) mod plan;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,6 +14,7 @@ use std::time::Instant;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::coordinator::RunnerError;
 use crate::domain::sequence::{Act, SequenceBatch, SymbolTable};
 use crate::domain::{ActionCandidate, Opportunities, Side};
 use crate::evaluator::engine::{BasePortfolio, EvalParams, Prepared};
@@ -22,6 +23,27 @@ use crate::evaluator::portfolio_score::PortfolioScoreContext;
 use crate::evaluator::run::{BatchOffsets, Beam, score_batch};
 use crate::evaluator::symbol_terms::{ScorerInputs, SymbolTerms};
 use crate::generator::exhaustive::{Constraints, ExhaustiveGenerator, ExhaustiveSettings};
+use crate::store::StoreError;
+
+/// Why a bench could not run; failures the bench measures (a client's error) are counted,
+/// not raised.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Pool(#[from] rayon::ThreadPoolBuildError),
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    Join(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Start(#[from] RunnerError),
+    #[error("the planning run failed: {0}")]
+    Run(String),
+}
 
 /// The running binary's size, architecture and build, printed with every bench: on the board
 /// the size is part of the budget, and figures from a debug build are not comparable.

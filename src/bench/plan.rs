@@ -7,6 +7,7 @@ use std::time::Instant;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::BenchError;
 use crate::config::PlannerConfig;
 use crate::coordinator::Runner;
 use crate::domain::{Currency, Decimal, Money, Quantity};
@@ -33,18 +34,6 @@ pub struct PlanBenchReport {
     pub candidates: usize,
     pub steps: usize,
     pub peak_rss_bytes: Option<u64>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PlanBenchError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
-    #[error(transparent)]
-    Pool(#[from] rayon::ThreadPoolBuildError),
-    #[error("the planning run failed: {0}")]
-    Run(String),
 }
 
 const COUNTRIES: [&str; 4] = ["Germany", "United States", "United Kingdom", "Japan"];
@@ -140,7 +129,7 @@ pub fn synthetic_universe(store: &Store, n: usize, seed: u64) -> Result<(), Stor
 
 /// Runs `runs` planning runs on one synthetic universe; wall time from the snapshot to the
 /// stored plan.
-pub fn run_plan_bench(bench: &PlanBench) -> Result<PlanBenchReport, PlanBenchError> {
+pub fn run_plan_bench(bench: &PlanBench) -> Result<PlanBenchReport, BenchError> {
     let dir = std::env::temp_dir().join(format!("trading-planner-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("bench.db");
@@ -164,17 +153,17 @@ pub fn run_plan_bench(bench: &PlanBench) -> Result<PlanBenchReport, PlanBenchErr
             let started = Instant::now();
             let outcome = runner
                 .run_here(chrono::Local::now().naive_local(), &mut |_| {})
-                .map_err(|e| PlanBenchError::Run(e.to_string()))?;
+                .map_err(|e| BenchError::Run(e.to_string()))?;
             seconds.push(started.elapsed().as_secs_f64());
             last = Some(outcome);
         }
         let outcome = last.expect("at least one run");
         let plan_id = outcome
             .plan_id
-            .ok_or_else(|| PlanBenchError::Run(outcome.error.clone().unwrap_or_default()))?;
+            .ok_or_else(|| BenchError::Run(outcome.error.clone().unwrap_or_default()))?;
         let plan = store
             .plan(plan_id)?
-            .ok_or_else(|| PlanBenchError::Run("the plan vanished".into()))?;
+            .ok_or_else(|| BenchError::Run("the plan vanished".into()))?;
         let candidates = plan.plan.body["run"]["candidates"].as_u64().unwrap_or(0) as usize;
         let mut sorted = seconds.clone();
         sorted.sort_by(f64::total_cmp);

@@ -14,20 +14,11 @@ use crate::store::{Store, StoreError, keys};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SettingKind {
     /// A whole number in `min..=max`.
-    Count {
-        min: i64,
-        max: i64,
-    },
+    Count { min: i64, max: i64 },
     /// A number in `min..=max`.
-    Number {
-        min: f64,
-        max: f64,
-    },
+    Number { min: f64, max: f64 },
     /// An EUR amount in `0..=max`.
-    Eur {
-        max: f64,
-    },
-    Flag,
+    Eur { max: f64 },
     /// `research` or `live`.
     TradingMode,
 }
@@ -227,10 +218,6 @@ fn check_value(kind: SettingKind, value: &Value) -> Result<String, String> {
         SettingKind::TradingMode => match value.as_str() {
             Some(mode @ ("research" | "live")) => Ok(mode.to_string()),
             _ => Err("must be \"research\" or \"live\"".into()),
-        },
-        SettingKind::Flag => match value.as_bool() {
-            Some(on) => Ok(if on { "1.0" } else { "0.0" }.into()),
-            None => Err("must be true or false".into()),
         },
         SettingKind::Count { min, max } => match value.as_i64() {
             Some(n) if (min..=max).contains(&n) => Ok(n.to_string()),

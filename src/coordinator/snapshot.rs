@@ -20,7 +20,7 @@ use crate::store::{OrderStatus, Store, StoreError, TargetKind, keys};
 
 /// A held position as the planner values it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct HeldPosition {
+pub struct PricedPosition {
     pub symbol: String,
     pub quantity: f64,
     pub avg_price: f64,
@@ -37,12 +37,9 @@ pub struct HeldPosition {
 pub struct Snapshot {
     pub taken_at: NaiveDateTime,
     pub securities: Vec<Security>,
-    pub positions: Vec<HeldPosition>,
-    /// Cash per currency after open buy orders, in native units (may be negative).
-    pub cash: BTreeMap<String, f64>,
-    /// All cash in EUR.
-    pub cash_eur: f64,
-    /// Cash the plan may spend: `cash_eur` less the minimum reserve, never negative.
+    pub positions: Vec<PricedPosition>,
+    /// Cash the plan may spend: all cash in EUR after open buy orders less the minimum
+    /// reserve, never negative.
     pub available_cash_eur: f64,
     pub total_value_eur: f64,
     /// Native units per EUR by currency (EUR is 1).
@@ -154,13 +151,13 @@ impl Snapshot {
                 }
             }
         }
-        let positions: Vec<HeldPosition> = held
+        let positions: Vec<PricedPosition> = held
             .into_iter()
             .filter(|(_, (quantity, _, _))| *quantity > 0.0)
             .map(|(symbol, (quantity, avg_price, currency))| {
                 let price = quotes.get(&symbol).copied().unwrap_or(avg_price);
                 let rate = rate_of(&currency);
-                HeldPosition {
+                PricedPosition {
                     value_eur: quantity * price / rate,
                     symbol,
                     quantity,
@@ -271,8 +268,6 @@ impl Snapshot {
             total_value_eur: invested + cash_eur.max(0.0),
             available_cash_eur: (cash_eur - reserve).max(0.0),
             positions,
-            cash,
-            cash_eur,
             rates,
             prices,
             metrics,
@@ -364,13 +359,13 @@ impl Snapshot {
 
     /// The canonical portfolio hash of what the plan was made for.
     pub fn portfolio_hash(&self) -> String {
-        use crate::planning::hash::{HashInput, HashOrder, HashSecurity, portfolio_hash};
+        use crate::planning::hash::{HashInput, HashOrder, UniverseEntry, portfolio_hash};
         portfolio_hash(&HashInput {
             positions: self.held_before.clone(),
             securities: self
                 .securities
                 .iter()
-                .map(|s| HashSecurity {
+                .map(|s| UniverseEntry {
                     symbol: s.symbol.clone(),
                     allow_buy: s.allow_buy,
                     allow_sell: s.allow_sell,

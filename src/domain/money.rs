@@ -702,11 +702,13 @@ fn scale_by(value: i128, n: u32) -> Result<i128, MoneyError> {
 }
 
 /// `amount` in EUR under `rate` (1 EUR = `rate.per_eur()` units of `amount`'s currency).
+#[cfg(test)]
 pub fn to_eur(amount: Money, rate: FxRate) -> Result<Money, MoneyError> {
     rate.to_eur(amount)
 }
 
 /// `eur` in `rate`'s currency (1 EUR = `rate.per_eur()` units of it).
+#[cfg(test)]
 pub fn from_eur(eur: Money, rate: FxRate) -> Result<Money, MoneyError> {
     rate.from_eur(eur)
 }

@@ -19,9 +19,10 @@ pub struct PortfolioContextInput {
     pub target_allocation: Option<HashMap<String, f64>>,
 }
 
-/// A held position (`PositionInput`); the evaluator uses `symbol` and `value_eur`.
+/// A held position of the evaluator's request body (its `PositionInput`); the evaluator uses
+/// `symbol` and `value_eur`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PositionInput {
+pub struct EvaluatorPositionBody {
     pub symbol: String,
     pub quantity: i64,
     pub average_cost: f64,
@@ -34,9 +35,10 @@ pub struct PositionInput {
     pub unrealized_gain_loss_percent: f64,
 }
 
-/// Security metadata (`SecurityInput`). It carries no country, so the evaluator never learns one.
+/// Security metadata of the evaluator's request body (its `SecurityInput`). It carries no
+/// country, so the evaluator never learns one.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SecurityInput {
+pub struct EvaluatorSecurityBody {
     pub symbol: String,
     pub name: String,
     pub current_price: f64,

@@ -111,16 +111,13 @@ impl Formatter for PythonFormatter {
         }
     }
 
+    /// Keys are separated as array items are.
     fn begin_object_key<W: ?Sized + Write>(
         &mut self,
         writer: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            writer.write_all(self.item_separator)
-        }
+        self.begin_array_value(writer, first)
     }
 
     fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
@@ -171,6 +168,7 @@ pub fn write_python_json<T: Serialize + ?Sized>(
 }
 
 /// `json.dumps(value)`.
+#[cfg(test)]
 pub fn to_python_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
     let mut out = Vec::new();
     write_python_json(&mut out, value, PythonFormatter::DUMPS)?;

@@ -15,15 +15,16 @@ use super::symbol_terms::{ScorerInputs, SymbolTerms};
 use crate::domain::sequence::{SequenceBatch, SymbolTable};
 use crate::domain::validation::FieldError;
 use crate::domain::{
-    ActionCandidate, MetricsBySymbol, PortfolioContextInput, PositionInput, SecurityInput, Side,
+    ActionCandidate, EvaluatorPositionBody, EvaluatorSecurityBody, MetricsBySymbol,
+    PortfolioContextInput, Side,
 };
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EvaluateSequencesRequest {
     pub sequences: Vec<Vec<ActionCandidate>>,
     pub portfolio_context: PortfolioContextInput,
-    pub positions: Vec<PositionInput>,
-    pub securities: Vec<SecurityInput>,
+    pub positions: Vec<EvaluatorPositionBody>,
+    pub securities: Vec<EvaluatorSecurityBody>,
     #[serde(default)]
     pub current_prices: Option<HashMap<String, f64>>,
     #[serde(default)]

@@ -3,15 +3,15 @@
 //! in the current rayon pool.
 
 pub mod api;
-pub mod beam;
-pub mod breakdown;
-pub mod curves;
+mod beam;
+pub(crate) mod breakdown;
+mod curves;
 pub mod engine;
 pub mod modes;
-pub mod portfolio_score;
+pub(crate) mod portfolio_score;
 pub mod run;
-pub mod settings;
-pub mod symbol_terms;
+pub(crate) mod settings;
+pub(crate) mod symbol_terms;
 
 pub use api::{
     EvaluateOptions, EvaluateSequencesRequest, EvaluateSequencesResponse, evaluate_request,

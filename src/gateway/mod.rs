@@ -1,29 +1,29 @@
 //! The HTTP surface (axum): compatibility routes of the Python services and operational routes.
 //! Handlers only translate between HTTP and the modules; errors become answers in `error`.
 
-pub mod api;
+pub(crate) mod api;
 pub mod auth;
 mod blocking;
-pub mod body;
-pub mod coordinator;
+mod body;
+mod coordinator;
 pub mod dashboard;
-pub mod error;
-pub mod evaluator;
-pub mod generator;
-pub mod health;
-pub mod metrics;
+mod error;
+mod evaluator;
+mod generator;
+mod health;
+mod metrics;
 pub mod middleware;
-pub mod migration;
-pub mod ndjson;
-pub mod opportunity;
-pub mod planning;
-pub mod proxy;
-pub mod record;
-pub mod remote;
+mod migration;
+mod ndjson;
+mod opportunity;
+mod planning;
+mod proxy;
+pub(crate) mod record;
+mod remote;
 pub mod sse;
-pub mod system;
-pub mod tee;
-pub mod upstreams;
+pub(crate) mod system;
+mod tee;
+mod upstreams;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

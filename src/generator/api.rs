@@ -63,18 +63,18 @@ impl GeneratorPortfolioContext {
     }
 }
 
-/// A held position (the generator's `PositionInput`).
+/// A held position of the generator's request body (its `PositionInput`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GeneratorPosition {
+pub struct GeneratorPositionBody {
     pub symbol: String,
     pub quantity: i64,
     pub avg_price: f64,
     pub market_value_eur: f64,
 }
 
-/// A tradable security (the generator's `SecurityInput`).
+/// A tradable security of the generator's request body (its `SecurityInput`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GeneratorSecurity {
+pub struct GeneratorSecurityBody {
     pub symbol: String,
     pub name: String,
     #[serde(default)]
@@ -88,7 +88,7 @@ pub struct GeneratorSecurity {
     pub allow_sell: bool,
 }
 
-impl GeneratorSecurity {
+impl GeneratorSecurityBody {
     /// The domain security: symbol upper-cased and trimmed, no ISIN, the service's fixed
     /// defaults for everything the request cannot set.
     pub fn to_domain(&self) -> Security {
@@ -117,9 +117,9 @@ pub struct GenerateSequencesRequest {
     #[serde(default)]
     pub portfolio_context: Option<GeneratorPortfolioContext>,
     #[serde(default)]
-    pub positions: Vec<GeneratorPosition>,
+    pub positions: Vec<GeneratorPositionBody>,
     #[serde(default)]
-    pub securities: Vec<GeneratorSecurity>,
+    pub securities: Vec<GeneratorSecurityBody>,
     /// `"bull"`, `"bear"`, anything else is sideways; used only with `enable_market_regime`.
     #[serde(default)]
     pub market_regime: Option<String>,
@@ -211,7 +211,7 @@ impl GenerateSequencesRequest {
     pub fn domain_securities(&self) -> Vec<Security> {
         self.securities
             .iter()
-            .map(GeneratorSecurity::to_domain)
+            .map(GeneratorSecurityBody::to_domain)
             .collect()
     }
 
@@ -452,7 +452,7 @@ mod tests {
 
     #[test]
     fn securities_become_domain_securities() {
-        let s = GeneratorSecurity {
+        let s = GeneratorSecurityBody {
             symbol: " abc ".into(),
             name: "Abc".into(),
             country: Some("DE".into()),
@@ -466,7 +466,7 @@ mod tests {
         assert_eq!(d.country.as_deref(), Some("DE"));
         assert!(!d.allow_buy && d.allow_sell);
         assert_eq!(d.min_lot, 1);
-        let parsed: GeneratorSecurity =
+        let parsed: GeneratorSecurityBody =
             serde_json::from_value(json!({"symbol": "x", "name": "X"})).unwrap();
         assert!(parsed.allow_buy && parsed.allow_sell);
     }

@@ -8,14 +8,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::validation::FieldError;
-use crate::domain::{Opportunities, Position, Security, normalize_symbol};
+use crate::domain::{Position, Security, normalize_symbol};
 
 use super::heuristic::{HeuristicEnv, HeuristicInputs, identify_heuristic};
 use super::identified::Identified;
 use super::weights::{WeightInputs, identify_from_weights};
-
-/// The response body: the five categories in the reference's key order.
-pub type IdentifyOpportunitiesResponse = Opportunities;
 
 fn default_cost_fixed() -> f64 {
     2.0
@@ -33,8 +30,8 @@ fn default_true() -> bool {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IdentifyOpportunitiesRequest {
     pub portfolio_context: OpportunityPortfolioContext,
-    pub positions: Vec<OpportunityPosition>,
-    pub securities: Vec<OpportunitySecurity>,
+    pub positions: Vec<OpportunityPositionBody>,
+    pub securities: Vec<OpportunitySecurityBody>,
     /// EUR; accepted and ignored by both paths, as in the reference.
     pub available_cash: f64,
     /// Optimizer weights 0..1; present and non-empty selects the weight path.
@@ -74,9 +71,9 @@ pub struct OpportunityPortfolioContext {
     pub security_industries: Option<IndexMap<String, String>>,
 }
 
-/// `PositionInput` of the opportunity service.
+/// A held position of the opportunity service's request body (its `PositionInput`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OpportunityPosition {
+pub struct OpportunityPositionBody {
     pub symbol: String,
     pub quantity: i64,
     pub avg_price: f64,
@@ -84,9 +81,9 @@ pub struct OpportunityPosition {
     pub unrealized_pnl_pct: f64,
 }
 
-/// `SecurityInput` of the opportunity service.
+/// A security of the opportunity service's request body (its `SecurityInput`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OpportunitySecurity {
+pub struct OpportunitySecurityBody {
     pub symbol: String,
     pub name: String,
     pub isin: String,
@@ -100,7 +97,7 @@ pub struct OpportunitySecurity {
     pub allow_sell: bool,
 }
 
-impl OpportunityPosition {
+impl OpportunityPositionBody {
     /// The domain position: symbol upper-cased and trimmed, price per share from the market
     /// value (the average price when nothing is held), EUR.
     pub fn to_domain(&self) -> Position {
@@ -123,7 +120,7 @@ impl OpportunityPosition {
     }
 }
 
-impl OpportunitySecurity {
+impl OpportunitySecurityBody {
     /// The domain security: symbol upper-cased and trimmed, lot 1, multiplier 1, no currency.
     pub fn to_domain(&self) -> Security {
         let mut security = Security::new(&self.symbol, &self.name);
@@ -279,14 +276,14 @@ impl IdentifyOpportunitiesRequest {
     pub fn domain_positions(&self) -> Vec<Position> {
         self.positions
             .iter()
-            .map(OpportunityPosition::to_domain)
+            .map(OpportunityPositionBody::to_domain)
             .collect()
     }
 
     pub fn domain_securities(&self) -> Vec<Security> {
         self.securities
             .iter()
-            .map(OpportunitySecurity::to_domain)
+            .map(OpportunitySecurityBody::to_domain)
             .collect()
     }
 

@@ -2,28 +2,16 @@
 //! five categories (spec opportunity-generator.md §3). Pure: no I/O, no wall clock — the caller
 //! passes `now` and everything read from the store.
 
-pub mod api;
+pub(crate) mod api;
 mod buy_calculators;
-pub mod eligibility;
-pub mod heuristic;
-pub mod identified;
-pub mod rejection;
+mod eligibility;
+pub(crate) mod heuristic;
+pub(crate) mod identified;
+pub(crate) mod rejection;
 mod sell_calculators;
-pub mod sizing;
-pub mod weights;
-pub mod windfall;
-
-pub use api::{
-    IdentifyOpportunitiesRequest, IdentifyOpportunitiesResponse, OpportunityPortfolioContext,
-    OpportunityPosition, OpportunitySecurity, identify_request,
-};
-pub use heuristic::{
-    CagrMetrics, HeuristicEnv, HeuristicInputs, HeuristicSettings, identify_heuristic,
-};
-pub use identified::{IdentificationPath, Identified, WindfallMetrics};
-pub use rejection::{IneligibleWhy, RejectReason, Rejection};
-pub use sizing::{SizedTrade, SizingError, size_buy};
-pub use weights::{WeightGap, WeightInputs, identify_from_weights};
+mod sizing;
+mod weights;
+mod windfall;
 
 #[cfg(test)]
 mod api_tests;

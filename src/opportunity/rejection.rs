@@ -43,6 +43,7 @@ impl Rejection {
         Rejection::new(symbol, Some(category.side()), Some(category), reason)
     }
 
+    #[cfg(test)]
     pub fn code(&self) -> &'static str {
         self.reason.code()
     }
@@ -73,17 +74,6 @@ pub enum IneligibleWhy {
     TradedRecently { days: i64, cooldown_days: i64 },
     /// The caller listed the symbol in `ineligible_symbols`.
     Listed,
-}
-
-impl IneligibleWhy {
-    pub fn code(&self) -> &'static str {
-        match self {
-            IneligibleWhy::HeldTooShort { .. } => "held_too_short",
-            IneligibleWhy::LossBeyondThreshold { .. } => "loss_beyond_threshold",
-            IneligibleWhy::TradedRecently { .. } => "traded_recently",
-            IneligibleWhy::Listed => "listed_ineligible",
-        }
-    }
 }
 
 impl fmt::Display for IneligibleWhy {

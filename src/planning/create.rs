@@ -15,7 +15,8 @@ use crate::coordinator::compat::{
     create_plan_with, current_score,
 };
 use crate::domain::{
-    ActionCandidate, PortfolioContextInput, PositionInput, SecurityInput, normalize_symbol,
+    ActionCandidate, EvaluatorPositionBody, EvaluatorSecurityBody, PortfolioContextInput,
+    normalize_symbol,
 };
 use crate::store::{SecurityRecord, Store, StoreError};
 
@@ -207,7 +208,7 @@ fn compat_request(
             .get(symbol)
             .map_or_else(|| "EUR".to_string(), |r| r.currency.as_str().to_string())
     };
-    let positions: Vec<PositionInput> = request
+    let positions: Vec<EvaluatorPositionBody> = request
         .positions
         .iter()
         .map(|p| {
@@ -219,7 +220,7 @@ fn compat_request(
             } else {
                 0.0
             };
-            PositionInput {
+            EvaluatorPositionBody {
                 currency: currency(&symbol),
                 symbol,
                 quantity: p.quantity,
@@ -231,11 +232,11 @@ fn compat_request(
             }
         })
         .collect();
-    let securities: Vec<SecurityInput> = symbols
+    let securities: Vec<EvaluatorSecurityBody> = symbols
         .iter()
         .map(|symbol| {
             let record = records.get(symbol);
-            SecurityInput {
+            EvaluatorSecurityBody {
                 symbol: symbol.clone(),
                 name: record.map_or_else(|| symbol.clone(), |r| r.name.clone()),
                 current_price: prices.get(symbol).copied().unwrap_or(0.0),

@@ -15,12 +15,12 @@ use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::py_json::{PythonFormatter, py_float_repr, write_python_json};
-use crate::domain::{ActionCandidate, Side, normalize_symbol, round_py};
+use crate::domain::py_json::py_float_repr;
+use crate::domain::{Side, normalize_symbol, round_py};
 
 /// One security of the universe as the hash sees it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct HashSecurity {
+pub struct UniverseEntry {
     pub symbol: String,
     pub allow_buy: bool,
     pub allow_sell: bool,
@@ -49,7 +49,7 @@ pub struct HashInput {
     /// Held quantity by symbol, before pending orders.
     pub positions: Vec<(String, f64)>,
     /// The universe.
-    pub securities: Vec<HashSecurity>,
+    pub securities: Vec<UniverseEntry>,
     /// Cash by currency code, before pending orders.
     pub cash: Vec<(String, f64)>,
     pub pending_orders: Vec<HashOrder>,
@@ -87,7 +87,7 @@ pub fn canonical_text(input: &HashInput) -> String {
         apply_pending_orders(&mut held, &mut cash, &input.pending_orders);
     }
 
-    let universe: BTreeMap<String, &HashSecurity> = input
+    let universe: BTreeMap<String, &UniverseEntry> = input
         .securities
         .iter()
         .map(|s| (normalize_symbol(&s.symbol), s))
@@ -169,7 +169,9 @@ fn py_bool(value: bool) -> &'static str {
 /// The sequence hash of spec §7.4: the digest of the JSON text of the `[symbol, side,
 /// quantity]` triples as Python's `json.dumps` writes them (`[["CCC", "BUY", 2]]`). The
 /// reference uses MD5; this is SHA-256 over the same text, 64 lowercase hex digits.
-pub fn sequence_hash(sequence: &[ActionCandidate]) -> String {
+#[cfg(test)]
+pub fn sequence_hash(sequence: &[crate::domain::ActionCandidate]) -> String {
+    use crate::domain::py_json::{PythonFormatter, write_python_json};
     let triples: Vec<(&str, Side, i64)> = sequence
         .iter()
         .map(|a| (a.symbol.as_str(), a.side, a.quantity))
@@ -192,9 +194,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ActionCandidate;
 
-    fn security(symbol: &str) -> HashSecurity {
-        HashSecurity {
+    fn security(symbol: &str) -> UniverseEntry {
+        UniverseEntry {
             symbol: symbol.into(),
             allow_buy: true,
             allow_sell: true,

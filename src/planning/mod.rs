@@ -7,8 +7,8 @@
 //! keep its 0–1 scale.
 
 mod create;
-pub mod hash;
-pub mod narrative;
+pub(crate) mod hash;
+mod narrative;
 mod request;
 mod view;
 
@@ -20,10 +20,9 @@ use crate::domain::{ActionCandidate, Currency, Decimal, Money, Opportunities, Qu
 use crate::store::{NewPlan, PlanRecord, PlanStepRecord, Store, StoreError};
 
 pub use create::{CreateResponse, create_and_keep};
-pub use hash::{HashInput, HashOrder, HashSecurity, canonical_text, portfolio_hash, sequence_hash};
 pub use narrative::{NarrativeStep, StepContext, plan_narrative, step_narrative};
-pub use request::{CheckedCreate, PlanningCreateRequest, PlanningPosition, Targets};
-pub use view::{Plan, PlannedAction, plan_view};
+pub use request::PlanningCreateRequest;
+pub use view::{Plan, plan_view};
 
 /// A score of the evaluator (0–1) on the scale plans are kept and shown on (0–100).
 pub fn plan_score(evaluator_score: f64) -> f64 {
@@ -66,7 +65,7 @@ impl NarrativeInputs {
 /// A plan made from the best evaluated sequence, before it is stored.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlanDraft {
-    /// See [`portfolio_hash`].
+    /// See [`hash::portfolio_hash`].
     pub portfolio_hash: String,
     /// The actions, in execution order.
     pub sequence: Vec<ActionCandidate>,

@@ -13,7 +13,7 @@ use crate::domain::validation::FieldError;
 
 /// A held position of the planning service's request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PlanningPosition {
+pub struct PlanningPositionBody {
     pub symbol: String,
     #[serde(default)]
     pub isin: Option<String>,
@@ -31,7 +31,7 @@ pub struct PlanningCreateRequest {
     pub portfolio_hash: String,
     /// EUR.
     pub available_cash: f64,
-    pub positions: Vec<PlanningPosition>,
+    pub positions: Vec<PlanningPositionBody>,
     /// `target_<SYMBOL>` → target weight, and planning parameters by name; values are text.
     #[serde(default)]
     pub constraints: IndexMap<String, String>,

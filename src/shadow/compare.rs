@@ -106,6 +106,7 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
 /// strings, booleans and nulls exactly, numbers within either tolerance. Ignored paths are
 /// skipped with what is below them. At most [`MAX_DIFFERENCES`], in document order (the
 /// primary's keys, then the keys only the candidate has).
+#[cfg(test)]
 pub fn compare_json(
     primary: &Value,
     candidate: &Value,
@@ -117,7 +118,7 @@ pub fn compare_json(
 }
 
 /// The differences between two answers: the status (at `status`), then the bodies. Both JSON:
-/// [`compare_json`]. Both NDJSON (every non-blank line a JSON value): arrays of the lines.
+/// `compare_json`. Both NDJSON (every non-blank line a JSON value): arrays of the lines.
 /// Otherwise the bytes, one difference at `$` when they are not equal. A content type naming
 /// NDJSON makes NDJSON the first reading tried; either way both bodies must read the same way
 /// to be compared as values.

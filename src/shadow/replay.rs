@@ -280,7 +280,7 @@ pub fn run(args: &ShadowArgs) -> ExitCode {
     let report = match replay(&plan, args.show, false) {
         Ok(report) => report,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", with_causes(&error));
             return ExitCode::FAILURE;
         }
     };
@@ -306,9 +306,30 @@ pub fn run(args: &ShadowArgs) -> ExitCode {
     }
 }
 
+/// Why a replay could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// `error` followed by each of its causes, separated by `": "`.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Sends every request of `plan` to both targets and compares the answers, keeping `show`
 /// examples per route; `quiet` never shows the progress bar.
-pub fn replay(plan: &Plan, show: usize, quiet: bool) -> anyhow::Result<Report> {
+pub fn replay(plan: &Plan, show: usize, quiet: bool) -> Result<Report, ReplayError> {
     let client = crate::upstream::http_client(plan.timeout)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

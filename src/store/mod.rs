@@ -13,7 +13,7 @@
 //! and data freshness).
 
 mod ledger;
-pub mod legacy;
+pub(crate) mod legacy;
 mod market;
 mod metrics;
 mod paper;

@@ -2,6 +2,6 @@
 //! data into the store, the execution of plan steps (paper fills or broker orders), and the
 //! trading cycle that plans and executes in one go.
 
-pub mod cycle;
+pub(crate) mod cycle;
 pub mod execution;
 pub mod jobs;

@@ -17,11 +17,11 @@ use std::time::Duration;
 use crate::config::{Config, MigrationConfig, MigrationModule, ServiceConfig, UpstreamConfig};
 
 mod decode;
-pub mod error;
-pub mod resilience;
-pub mod scoring;
-pub mod service;
-pub mod tradernet;
+mod error;
+pub(crate) mod resilience;
+pub(crate) mod scoring;
+pub(crate) mod service;
+pub(crate) mod tradernet;
 
 #[cfg(test)]
 mod decode_tests;

@@ -9,8 +9,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use trading_planner::config::Config;
 use trading_planner::domain::ActionCandidate;
-use trading_planner::generator::feasibility::FeasibilityCheck;
-use trading_planner::generator::settings::FeasibilitySettings;
+use trading_planner::generator::{FeasibilityCheck, FeasibilitySettings};
 
 use crate::common;
 

@@ -7,7 +7,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use trading_planner::shadow::request::{RecordedRequest, request_files};
+use trading_planner::shadow::{RecordedRequest, request_files};
 
 use crate::cli::{free_port, http, http_with, run_cli, run_cli_ok};
 use crate::common;

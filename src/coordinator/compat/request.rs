@@ -7,13 +7,15 @@ use serde_json::Value;
 
 use super::parameters::{EvaluatorSelection, PlanningParameters};
 use crate::domain::validation::FieldError;
-use crate::domain::{ActionCandidate, PortfolioContextInput, PositionInput, SecurityInput};
+use crate::domain::{
+    ActionCandidate, EvaluatorPositionBody, EvaluatorSecurityBody, PortfolioContextInput,
+};
 use crate::evaluator::{EvaluateSequencesRequest, EvaluationSettings};
 use crate::generator::api::GenerateSequencesRequest;
 use crate::generator::settings::{CombinatorialSettings, FeasibilitySettings, FilterSettings};
 use crate::opportunity::api::{
-    IdentifyOpportunitiesRequest, OpportunityPortfolioContext, OpportunityPosition,
-    OpportunitySecurity,
+    IdentifyOpportunitiesRequest, OpportunityPortfolioContext, OpportunityPositionBody,
+    OpportunitySecurityBody,
 };
 use crate::opportunity::identified::Identified;
 
@@ -21,8 +23,8 @@ use crate::opportunity::identified::Identified;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CreatePlanRequest {
     pub portfolio_context: PortfolioContextInput,
-    pub positions: Vec<PositionInput>,
-    pub securities: Vec<SecurityInput>,
+    pub positions: Vec<EvaluatorPositionBody>,
+    pub securities: Vec<EvaluatorSecurityBody>,
     /// EUR; passed to identification and generation (the evaluator assumes its own cash).
     pub available_cash: f64,
     #[serde(default)]
@@ -177,7 +179,7 @@ impl CreatePlanRequest {
             positions: self
                 .positions
                 .iter()
-                .map(|p| OpportunityPosition {
+                .map(|p| OpportunityPositionBody {
                     symbol: p.symbol.clone(),
                     quantity: p.quantity,
                     avg_price: p.average_cost,
@@ -188,7 +190,7 @@ impl CreatePlanRequest {
             securities: self
                 .securities
                 .iter()
-                .map(|s| OpportunitySecurity {
+                .map(|s| OpportunitySecurityBody {
                     symbol: s.symbol.clone(),
                     name: s.name.clone(),
                     isin: String::new(),

@@ -6,15 +6,15 @@
 //! equality of actions, float operation order — because the order of the output is part of the
 //! behaviour: the evaluator keeps the first of equal scores.
 
-pub mod adaptive;
-pub mod correlation;
-pub mod diverse;
-pub mod partial;
-pub mod patterns;
-pub mod pipeline;
-pub mod regime;
-pub mod relaxation;
-pub mod sampler;
+pub(crate) mod adaptive;
+pub(crate) mod correlation;
+mod diverse;
+pub(crate) mod partial;
+mod patterns;
+mod pipeline;
+pub(crate) mod regime;
+pub(crate) mod relaxation;
+mod sampler;
 
 #[cfg(test)]
 mod fixtures;
@@ -25,7 +25,7 @@ use std::collections::HashMap;
 
 use crate::domain::{ActionCandidate, Security};
 
-pub use pipeline::{SequenceParams, dedup_sequences, generate_action_sequences};
+pub use pipeline::{SequenceParams, generate_action_sequences};
 
 /// One candidate sequence: actions in execution order.
 pub type Sequence = Vec<ActionCandidate>;

@@ -126,6 +126,7 @@ impl Pattern {
         Pattern::CostOptimized,
     ];
 
+    #[cfg(test)]
     pub fn name(self) -> &'static str {
         match self {
             Pattern::DirectBuy => "direct_buy",

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 use crate::store::{Store, StoreError, now_iso};
 use read::{Legacy, Row};
-pub use report::{FileReport, KindReport, LegacyKind, LegacyReport};
+pub use report::{KindReport, LegacyKind, LegacyReport};
 
 /// The `source` recorded for imported rows and in `data_freshness`.
 const IMPORT_SOURCE: &str = "import";

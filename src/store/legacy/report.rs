@@ -140,6 +140,7 @@ pub struct LegacyReport {
 }
 
 impl LegacyReport {
+    #[cfg(test)]
     pub fn kind(&self, kind: LegacyKind) -> &KindReport {
         self.kinds
             .iter()
