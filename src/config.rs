@@ -25,6 +25,7 @@ pub struct Config {
     pub sync: SyncConfig,
     pub auth: AuthConfig,
     pub planner: PlannerConfig,
+    pub backtest: BacktestConfig,
     pub migration: MigrationConfig,
 }
 
@@ -88,6 +89,23 @@ impl Default for PlannerConfig {
             min_batches: 4,
             plateau_batches: 64,
             seed: 42,
+        }
+    }
+}
+
+/// The backtest the dashboard runs (`/api/backtests`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BacktestConfig {
+    /// Directory of the price, FX and scenario files; a relative path is taken from the
+    /// working directory, which is the repository's under `cargo run`.
+    pub data_dir: String,
+}
+
+impl Default for BacktestConfig {
+    fn default() -> Self {
+        BacktestConfig {
+            data_dir: "data/backtest".to_string(),
         }
     }
 }
@@ -684,6 +702,11 @@ impl Config {
                 "planner.time_budget_secs must be a positive number of seconds".into(),
             ));
         }
+        if self.backtest.data_dir.trim().is_empty() {
+            return Err(ConfigError::Invalid(
+                "backtest.data_dir must name the directory of the backtest data".into(),
+            ));
+        }
         if self.store.file_name.is_empty() || self.store.file_name.contains('/') {
             return Err(ConfigError::Invalid(
                 "store.file_name must be a plain file name".into(),
@@ -1000,6 +1023,21 @@ mod tests {
     #[test]
     fn data_dir_variable_is_left_to_the_command_line() {
         assert!(Config::load(None, env(&[("TRADING_PLANNER_DATA_DIR", "/tmp/x")])).is_ok());
+    }
+
+    #[test]
+    fn the_backtest_data_directory_is_set_from_the_environment_and_must_not_be_empty() {
+        let config = Config::load(
+            None,
+            env(&[("TRADING_PLANNER_BACKTEST__DATA_DIR", "/srv/backtest")]),
+        )
+        .unwrap();
+        assert_eq!(config.backtest.data_dir, "/srv/backtest");
+        let err = load_error("TRADING_PLANNER_BACKTEST__DATA_DIR", " ");
+        assert!(
+            err.contains("TRADING_PLANNER_BACKTEST__DATA_DIR") && err.contains("backtest.data_dir"),
+            "{err}"
+        );
     }
 
     #[test]

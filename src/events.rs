@@ -1,5 +1,5 @@
 //! Events for live subscribers (the dashboard's `GET /api/events`): planning progress, new
-//! plans, upstream state. A bounded broadcast: a slow subscriber misses events rather than
+//! plans, backtest progress, upstream state. A bounded broadcast: a slow subscriber misses events rather than
 //! holding memory, and the number of subscribers is capped.
 
 use std::sync::Arc;
@@ -26,6 +26,29 @@ pub struct Progress {
     pub sequences_expected: Option<u64>,
 }
 
+/// Where a backtest is: simulated trading days (each run × each strategy) done of the total.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BacktestProgress {
+    pub backtest_id: u64,
+    pub state: BacktestState,
+    pub days_done: usize,
+    pub days_total: usize,
+    pub elapsed_secs: f64,
+    /// Why a failed backtest stopped.
+    pub error: Option<String>,
+}
+
+/// How far a backtest got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BacktestState {
+    Running,
+    /// Its report is the latest.
+    Finished,
+    Cancelled,
+    Failed,
+}
+
 /// One event.
 #[derive(Debug, Clone, PartialEq, Serialize, strum::IntoStaticStr)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -39,6 +62,9 @@ pub enum Event {
         plan_id: Option<i64>,
         error: Option<String>,
     },
+    BacktestProgress(BacktestProgress),
+    /// A backtest ended: `state` says how; a finished one is at `GET /api/backtests/latest`.
+    BacktestFinished(BacktestProgress),
     UpstreamState {
         service: String,
         breaker: String,

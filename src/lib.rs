@@ -5,6 +5,7 @@
 
 pub mod analytics;
 pub mod backtest;
+pub mod backtest_runner;
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -3,8 +3,9 @@
 #   sudo ./install.sh [--binary FILE] [--config FILE] [--no-start] [--root DIR]
 # Files: the binary to /usr/local/bin/trading-planner, the configuration to
 # /etc/trading-planner/config.yaml (an existing one is kept; the new one goes beside it as
-# config.yaml.new), the unit to /etc/systemd/system/trading-planner.service. Then the service
-# is enabled and (re)started. The database lives in /var/lib/trading-planner.
+# config.yaml.new), the unit to /etc/systemd/system/trading-planner.service, the backtest's
+# data to /usr/local/share/trading-planner/backtest. Then the service is enabled and
+# (re)started. The database lives in /var/lib/trading-planner.
 # --root DIR installs below DIR and skips systemctl (for images and tests).
 set -eu
 
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
         --config) [ $# -ge 2 ] || die "--config needs a file"; config=$2; shift 2 ;;
         --root) [ $# -ge 2 ] || die "--root needs a directory"; root=$2; shift 2 ;;
         --no-start) start=no; shift ;;
-        -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument: $1 (see --help)" ;;
     esac
 done
@@ -43,6 +44,11 @@ first_of() {
 [ -n "$config" ] || config=$(first_of "$here/board.yaml" "$here/../config/board.yaml") \
     || die "no configuration found; pass --config FILE"
 unit=$(first_of "$here/trading-planner.service") || die "trading-planner.service is not beside install.sh"
+backtest=""
+for candidate in "$here/backtest" "$here/../data/backtest"; do
+    if [ -f "$candidate/scenario.yaml" ]; then backtest=$candidate; break; fi
+done
+[ -n "$backtest" ] || die "no backtest data (backtest/ beside install.sh, or data/backtest of the repository)"
 [ -f "$binary" ] || die "binary $binary does not exist"
 [ -f "$config" ] || die "configuration $config does not exist"
 
@@ -79,6 +85,12 @@ else
     install -m 0644 "$config" "$root/etc/trading-planner/config.yaml"
 fi
 install -D -m 0644 "$unit" "$root/etc/systemd/system/trading-planner.service"
+# Replaced whole, so a file dropped from a new version does not linger.
+rm -rf "$root/usr/local/share/trading-planner/backtest"
+install -d -m 0755 "$root/usr/local/share/trading-planner/backtest"
+for file in "$backtest"/*; do
+    install -m 0644 "$file" "$root/usr/local/share/trading-planner/backtest/"
+done
 for doc in "$here/../README.md" "$here/README.md"; do
     if [ -f "$doc" ]; then
         install -D -m 0644 "$doc" "$root/usr/local/share/doc/trading-planner/README.md"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Removes the trading-planner service installed by install.sh:
 #   sudo ./uninstall.sh [--purge] [--root DIR]
-# Stops and disables the service and removes the binary and the unit. The configuration in
+# Stops and disables the service and removes the binary, the unit and the backtest's data. The configuration in
 # /etc/trading-planner and the database in /var/lib/trading-planner are kept, so a later
 # install picks up where this one stopped; --purge removes them too (the plans, the ledger
 # and the access token are then gone).
@@ -32,7 +32,7 @@ if [ -z "$root" ]; then
 fi
 rm -f "$root/etc/systemd/system/trading-planner.service" \
       "$root/usr/local/bin/trading-planner"
-rm -rf "$root/usr/local/share/doc/trading-planner"
+rm -rf "$root/usr/local/share/doc/trading-planner" "$root/usr/local/share/trading-planner"
 if [ -z "$root" ]; then
     $systemctl daemon-reload
     $systemctl reset-failed trading-planner.service 2>/dev/null || true

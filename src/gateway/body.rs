@@ -1,7 +1,7 @@
 //! Reading JSON request bodies with a size limit and FastAPI-shaped validation errors, and
 //! writing JSON answers as the reference's framework writes them.
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -14,14 +14,19 @@ use crate::domain::validation::decode_body;
 
 /// Reads at most `limit` bytes of `body` and decodes them into `T`.
 pub async fn read_json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T, ApiError> {
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return Err(ApiError::PayloadTooLarge { limit });
-        }
-        Err(e) => return Err(ApiError::BadBody(e.to_string())),
-    };
+    let bytes = read_bytes(body, limit).await?;
     decode_body(&bytes).map_err(ApiError::Validation)
+}
+
+/// Reads at most `limit` bytes of `body`; more is 413.
+pub async fn read_bytes(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(ApiError::PayloadTooLarge { limit })
+        }
+        Err(e) => Err(ApiError::BadBody(e.to_string())),
+    }
 }
 
 /// A JSON answer in the reference's text: compact separators, floats as Python prints them

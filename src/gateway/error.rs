@@ -9,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 use rusqlite::ErrorCode;
 use serde::Serialize;
 
+use crate::backtest::BacktestError;
+use crate::backtest_runner::BacktestRunnerError;
 use crate::coordinator::RunnerError;
 use crate::domain::validation::FieldError;
 use crate::store::StoreError;
@@ -23,6 +25,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("could not read the request body: {0}")]
     BadBody(String),
+    /// Values that decode but cannot be used; the message names the problem.
+    #[error("{0}")]
+    Invalid(String),
     #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
@@ -35,6 +40,9 @@ pub enum ApiError {
     /// A planning run is going, so another cannot start; the answer names it.
     #[error("planning run {run_id} is already running")]
     RunConflict { run_id: i64 },
+    /// A backtest is going, so another cannot start; the answer names it.
+    #[error("backtest {backtest_id} is already running")]
+    BacktestConflict { backtest_id: u64 },
     #[error("{}", store_message(.0))]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -60,6 +68,23 @@ impl From<RunnerError> for ApiError {
     }
 }
 
+impl From<BacktestRunnerError> for ApiError {
+    fn from(error: BacktestRunnerError) -> ApiError {
+        match error {
+            BacktestRunnerError::AlreadyRunning { backtest_id } => {
+                ApiError::BacktestConflict { backtest_id }
+            }
+            error @ BacktestRunnerError::NotRunning => ApiError::NotFoundMessage(error.to_string()),
+            // The data files are the server's: the request was fine, the service cannot do it.
+            BacktestRunnerError::Backtest(error @ BacktestError::Data { .. }) => {
+                ApiError::Unavailable(format!("the backtest data cannot be used: {error}"))
+            }
+            BacktestRunnerError::Backtest(error) => ApiError::Invalid(error.to_string()),
+            error @ BacktestRunnerError::Thread(_) => ApiError::Internal(error.to_string()),
+        }
+    }
+}
+
 impl From<CycleError> for ApiError {
     fn from(error: CycleError) -> ApiError {
         match error {
@@ -74,13 +99,15 @@ impl ApiError {
     /// The status of each error kind.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) | ApiError::Stopped(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::NotFound | ApiError::NotFoundMessage(_) => StatusCode::NOT_FOUND,
-            ApiError::RunConflict { .. } => StatusCode::CONFLICT,
+            ApiError::RunConflict { .. } | ApiError::BacktestConflict { .. } => {
+                StatusCode::CONFLICT
+            }
             ApiError::Store(error) if is_busy(error) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Upstream(error) => match error {
@@ -130,6 +157,14 @@ impl IntoResponse for ApiError {
                 }),
             )
                 .into_response(),
+            ApiError::BacktestConflict { backtest_id } => (
+                status,
+                Json(BacktestConflict {
+                    detail: ApiError::BacktestConflict { backtest_id }.to_string(),
+                    backtest_id,
+                }),
+            )
+                .into_response(),
             other => (
                 status,
                 Json(Detail {
@@ -152,6 +187,13 @@ struct Detail<T> {
 struct Conflict {
     detail: String,
     run_id: i64,
+}
+
+/// A refused backtest names the one that is going, so a client can follow it instead.
+#[derive(Serialize)]
+struct BacktestConflict {
+    detail: String,
+    backtest_id: u64,
 }
 
 #[cfg(test)]
@@ -236,6 +278,29 @@ mod tests {
             error.to_string(),
             "tradernet: malformed answer on positions: not JSON"
         );
+    }
+
+    #[test]
+    fn backtest_errors_are_a_conflict_a_refused_option_or_unusable_data() {
+        let conflict = ApiError::from(BacktestRunnerError::AlreadyRunning { backtest_id: 2 });
+        assert_eq!(conflict.status(), StatusCode::CONFLICT);
+        let option = ApiError::from(BacktestRunnerError::Backtest(BacktestError::Options(
+            "the deposit must not be negative, got -1".into(),
+        )));
+        assert_eq!(option.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            option.to_string(),
+            "the deposit must not be negative, got -1"
+        );
+        let data = ApiError::from(BacktestRunnerError::Backtest(BacktestError::Data {
+            file: "prices.csv".into(),
+            line: 3,
+            problem: "not a number".into(),
+        }));
+        assert_eq!(data.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(data.to_string().contains("prices.csv, line 3"), "{data}");
+        let idle = ApiError::from(BacktestRunnerError::NotRunning);
+        assert_eq!(idle.status(), StatusCode::NOT_FOUND);
     }
 
     #[tokio::test]

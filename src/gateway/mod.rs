@@ -3,6 +3,7 @@
 
 pub(crate) mod api;
 pub mod auth;
+mod backtest;
 mod blocking;
 mod body;
 mod coordinator;
@@ -32,6 +33,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
+use crate::backtest_runner::BacktestRunner;
 use crate::config::Config;
 use crate::coordinator::Runner;
 use crate::events::EventHub;
@@ -54,6 +56,8 @@ pub struct AppState {
     pub events: Arc<EventHub>,
     /// The native planner: one planning run at a time.
     pub runner: Arc<Runner>,
+    /// Backtests of the bundled history: one at a time.
+    pub backtests: Arc<BacktestRunner>,
     /// The bearer token of state-changing routes; `None` leaves them open (tests, tools).
     pub token: Option<String>,
     /// When the process started serving, for uptime.
@@ -79,6 +83,7 @@ impl AppState {
             Arc::clone(&events),
             config.planner.clone(),
         ));
+        let backtests = Arc::new(BacktestRunner::new(Arc::clone(&pool), Arc::clone(&events)));
         Ok(AppState {
             config,
             store,
@@ -86,6 +91,7 @@ impl AppState {
             upstreams: Arc::new(upstreams),
             events,
             runner,
+            backtests,
             token: None,
             started: std::time::Instant::now(),
             recorder: None,
@@ -109,7 +115,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(planning::routes())
         .merge(system::routes())
         .merge(proxy::routes())
-        .nest("/api", api::routes().merge(sse::routes()))
+        .nest(
+            "/api",
+            api::routes().merge(sse::routes()).merge(backtest::routes()),
+        )
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async {
             (
@@ -161,6 +170,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> s
 
     let (signalled, mut on_signal) = tokio::sync::watch::channel(None);
     let runner = Arc::clone(&state.runner);
+    let backtests = Arc::clone(&state.backtests);
     let events = Arc::clone(&state.events);
     drop(state);
     let stop = {
@@ -172,6 +182,8 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> s
                 sd_notify::NotifyState::Status("shutting down"),
             ]);
             runner.cancel_running();
+            // Nothing of a backtest is kept on disk: it only has to stop using the cores.
+            let _ = backtests.cancel();
             events.close();
             let _ = signalled.send(Some(tokio::time::Instant::now()));
         }

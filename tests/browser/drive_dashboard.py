@@ -9,7 +9,9 @@ Checks, in order, and exits 1 with a message at the first failure:
   2. no console error or uncaught exception while loading;
   3. with the token, "Plan now" shows progress and then a new plan;
   4. the settings form shows the server's message for an invalid value;
-  5. screenshots at phone and desktop widths are written to DIR.
+  5. with the token, a short backtest runs from its form: the chart has one path per strategy
+     with as many points as the API gives, the table every figure, at phone and desktop widths;
+  6. screenshots at phone and desktop widths are written to DIR.
 Prints `plan rendered in N ms` (navigation start to the plan's steps on the page).
 """
 
@@ -172,8 +174,16 @@ class Browser:
         self.call("Page.navigate", url=url)
         self.wait_for("document.readyState === 'complete'", "the page to load")
 
-    def screenshot(self, path):
-        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
+    def screenshot(self, path, element=None):
+        """The whole page, or only the element with id `element`."""
+        clip = {}
+        if element:
+            box = self.evaluate(f"(() => {{ const r = document.getElementById({json.dumps(element)})"
+                                ".getBoundingClientRect(); return {x: r.left + scrollX, y: r.top + scrollY,"
+                                " width: r.width, height: r.height, scale: 1}; })()")
+            clip = {"clip": box}
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                         **clip)["data"]
         with open(path, "wb") as f:
             f.write(base64.b64decode(data))
 
@@ -223,6 +233,69 @@ def closed_reads(browser, args):
     if unexpected:
         fail("console errors: " + "; ".join(unexpected))
     browser.screenshot(os.path.join(args.out, "dashboard-closed-reads-unlocked.png"))
+
+
+BACKTEST_PATHS = "document.querySelectorAll('#bt-chart svg path').length"
+
+
+def check_backtest_view(browser, what):
+    """The chart and the table of the selected run against what the API answers."""
+    problems = browser.evaluate("""(async () => {
+        const { data } = await api("GET", "/api/backtests/latest");
+        const run = data.runs[Number(document.getElementById('bt-select').value) || 0];
+        const problems = [];
+        const svg = document.querySelector('#bt-chart svg');
+        if (svg.getAttribute('role') !== 'img' || !svg.querySelector('title').textContent)
+            problems.push('the chart has no role=img and title');
+        if (svg.viewBox.baseVal.width > svg.getBoundingClientRect().width * 1.1)
+            problems.push('the chart is drawn ' + svg.viewBox.baseVal.width + ' wide and shown ' +
+                          svg.getBoundingClientRect().width + ' wide: its labels shrink');
+        const paths = [...svg.querySelectorAll('path')];
+        if (paths.length !== data.strategy_order.length)
+            problems.push(paths.length + ' paths for ' + data.strategy_order.length + ' strategies');
+        for (const path of paths) {
+            const points = path.getAttribute('d').split(/[ML]/).filter(Boolean).length;
+            if (points !== run.chart.dates.length)
+                problems.push(points + ' points drawn, the API gives ' + run.chart.dates.length);
+        }
+        const rows = [...document.querySelectorAll('#bt-table tbody th')].map((th) => th.textContent);
+        for (const name of data.strategy_order) {
+            for (const key of Object.keys(run.strategies[name])) {
+                if (!rows.includes(key)) problems.push('no row for ' + key);
+            }
+        }
+        const columns = [...document.querySelectorAll('#bt-table thead th')].slice(1).map((th) => th.textContent);
+        if (columns.join() !== data.strategy_order.join())
+            problems.push('columns ' + columns + ' for ' + data.strategy_order);
+        if (document.querySelectorAll('#bt-legend li').length !== data.strategy_order.length)
+            problems.push('the legend does not name every strategy');
+        return problems;
+    })()""")
+    if problems:
+        fail(f"backtest view ({what}): " + "; ".join(problems))
+
+
+def backtest(browser, args):
+    """Runs a short backtest from the form, then checks the view at desktop and phone widths."""
+    browser.navigate(args.url + "/#backtest", 1280, 900)
+    browser.wait_for("document.getElementById('bt-form').offsetParent !== null", "the backtest form")
+    browser.evaluate("""
+        document.getElementById('bt-start').value = '2017-01-01';
+        document.getElementById('bt-end').value = '2018-12-31';
+        document.getElementById('bt-deposit').value = '0';
+        document.getElementById('bt-run').click(); true""")
+    browser.wait_for(f"{BACKTEST_PATHS} > 0 && document.getElementById('bt-run').disabled === false",
+                     "the backtest's chart", timeout=90.0)
+    if "finished" not in browser.evaluate("document.getElementById('bt-progress-text').textContent"):
+        fail("the backtest's end is not shown")
+    check_backtest_view(browser, "desktop")
+    browser.screenshot(os.path.join(args.out, "dashboard-backtest-desktop.png"), "backtest")
+    browser.navigate(args.url + "/#backtest", 390, 844, mobile=True)
+    browser.wait_for(f"{BACKTEST_PATHS} > 0", "the backtest's chart on a phone")
+    check_backtest_view(browser, "phone")
+    if browser.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"):
+        fail("the backtest view is wider than a phone screen")
+    browser.screenshot(os.path.join(args.out, "dashboard-backtest-phone.png"), "backtest")
 
 
 def main():
@@ -317,6 +390,12 @@ def main():
             if unexpected:
                 fail("console errors: " + "; ".join(unexpected))
         browser.screenshot(os.path.join(args.out, "dashboard-settings-error.png"))
+
+        # 5: the backtest.
+        errors_before = len(browser.console_errors)
+        backtest(browser, args)
+        if browser.console_errors[errors_before:]:
+            fail("console errors: " + "; ".join(browser.console_errors[errors_before:]))
     finally:
         browser.close()
     print("dashboard: all checks passed")

@@ -208,6 +208,26 @@ fn install_places_binary_config_and_unit_and_keeps_an_edited_config() {
         .path()
         .join("etc/systemd/system/trading-planner.service");
     assert_eq!(std::fs::read_to_string(&unit).unwrap(), unit_text());
+    // Where config/board.yaml's backtest.data_dir points.
+    let backtest = root.path().join("usr/local/share/trading-planner/backtest");
+    for file in [
+        "sp500_prices.csv",
+        "ecb_rates.csv",
+        "scenario.yaml",
+        "NOTICE.md",
+    ] {
+        assert_eq!(
+            std::fs::read(backtest.join(file)).unwrap(),
+            std::fs::read(repo(&format!("data/backtest/{file}"))).unwrap(),
+            "{file}"
+        );
+    }
+    let board: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(repo("config/board.yaml")).unwrap()).unwrap();
+    assert_eq!(
+        board["backtest"]["data_dir"].as_str(),
+        Some("/usr/local/share/trading-planner/backtest")
+    );
     assert!(!log.exists(), "systemctl must not run with --root");
 
     // A second install keeps the user's edits and puts the shipped file beside them.
@@ -238,7 +258,7 @@ fn install_places_binary_config_and_unit_and_keeps_an_edited_config() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(!installed.exists() && !unit.exists());
+    assert!(!installed.exists() && !unit.exists() && !backtest.exists());
     assert!(config.exists() && data.join("trading-planner.db").exists());
     let out = run_script("uninstall.sh", &["--root", root_arg, "--purge"], &log);
     assert!(out.status.success());

@@ -26,6 +26,8 @@ fn the_dashboard_works_in_headless_chromium() {
         "dashboard-phone.png",
         "dashboard-desktop-read-only.png",
         "dashboard-desktop-after-plan.png",
+        "dashboard-backtest-desktop.png",
+        "dashboard-backtest-phone.png",
     ] {
         assert!(out.join(shot).metadata().unwrap().len() > 1000, "{shot}");
     }

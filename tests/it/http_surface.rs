@@ -38,6 +38,8 @@ const STATE_CHANGING: &[(&str, &str)] = &[
     ("POST", "/api/plans"),
     ("PUT", "/api/settings"),
     ("POST", "/api/runs/current/cancel"),
+    ("POST", "/api/backtests"),
+    ("POST", "/api/backtests/current/cancel"),
     ("POST", "/universe/securities"),
     ("DELETE", "/api/plans/1"),
     ("POST", "/no/such/route"),
@@ -46,6 +48,8 @@ const STATE_CHANGING: &[(&str, &str)] = &[
 /// Reads that `open_reads: false` closes.
 const READS: &[&str] = &[
     "/api/plans",
+    "/api/backtests/current",
+    "/api/backtests/latest",
     "/metrics",
     "/gateway/status",
     "/evaluator/health",

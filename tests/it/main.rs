@@ -1,5 +1,6 @@
 //! Integration tests of trading-planner: one test binary, one module per concern.
 
+mod backtest_api;
 mod board;
 mod browser;
 mod cli;

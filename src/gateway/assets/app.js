@@ -66,7 +66,7 @@ function unlock() {
 
 function loadAll() {
   showError("");
-  return Promise.all([loadPortfolio(), loadPlan(), loadHistory(), loadHealth(), loadSettings()])
+  return Promise.all([loadPortfolio(), loadPlan(), loadHistory(), loadBacktest(), loadHealth(), loadSettings()])
     .catch((e) => showError("Could not reach the planner: " + e.message));
 }
 
@@ -274,6 +274,163 @@ async function loadHistory() {
     line(scores, 600, 200, false) + line(values, 600, 200, true) + "</svg>";
 }
 
+// ---- backtest -------------------------------------------------------------------------------
+
+// The contract's figures (docs/backtest.md) in its order, with how each reads.
+const FIGURES = {
+  twr_annual: pct, volatility: pct, max_drawdown: pct, turnover: pct,
+  fees_eur: (x) => eur.format(x), trades: String, avg_distance_pp: (x) => x.toFixed(2) + " pp",
+  peak_weight: pct, avg_idle_cash: pct, unexecutable_steps: String, final_value_eur: (x) => eur.format(x),
+};
+const compactEur = new Intl.NumberFormat(undefined, { style: "currency", currency: "EUR", notation: "compact", maximumFractionDigits: 1 });
+let backtestId = null;
+let backtestEndedId = null;
+let backtestReport = null;
+
+const svgEscape = (text) => String(text).replace(/[&<>"]/g, (c) => "&#" + c.charCodeAt(0) + ";");
+
+// Step between axis labels: 1, 2 or 5 times a power of ten, giving about `count` labels.
+function niceStep(span, count) {
+  const raw = span / count, power = Math.pow(10, Math.floor(Math.log10(raw)));
+  return [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+}
+
+// An inline SVG line chart: one path per series over shared dates, axes with a few labels.
+function lineChart(dates, series, width) {
+  const height = 240, left = 56, right = 8, top = 8, bottom = 22;
+  const values = series.flatMap((s) => s.values);
+  let min = Math.min(...values), max = Math.max(...values);
+  if (max === min) { max += 1; min -= 1; }
+  const step = niceStep(max - min, 4);
+  min = Math.floor(min / step) * step; max = Math.ceil(max / step) * step;
+  const x = (i) => left + (dates.length > 1 ? i / (dates.length - 1) : 0) * (width - left - right);
+  const y = (v) => top + (max - v) / (max - min) * (height - top - bottom);
+  let parts = "";
+  for (let v = min; v <= max + step / 2; v += step) {
+    parts += '<line class="axis" x1="' + left + '" x2="' + (width - right) + '" y1="' + y(v).toFixed(1) + '" y2="' + y(v).toFixed(1) + '"/>' +
+      '<text x="' + (left - 4) + '" y="' + (y(v) + 4).toFixed(1) + '" text-anchor="end">' + svgEscape(compactEur.format(v)) + "</text>";
+  }
+  const years = dates.map((d, i) => [d.slice(0, 4), i]).filter(([year], i) => i === 0 || year !== dates[i - 1].slice(0, 4));
+  const every = Math.ceil(years.length / Math.max(1, Math.floor((width - left) / 48)));
+  years.filter((_, k) => k % every === 0).forEach(([year, i]) => {
+    parts += '<text x="' + x(i).toFixed(1) + '" y="' + (height - 6) + '" text-anchor="middle">' + year + "</text>";
+  });
+  series.forEach((s, k) => {
+    parts += '<path class="s' + (k % 4) + '" d="' + s.values.map((v, i) => (i ? "L" : "M") + x(i).toFixed(1) + " " + y(v).toFixed(1)).join("") + '"/>';
+  });
+  const summary = "Value from " + dates[0] + " to " + dates[dates.length - 1] + ": " +
+    series.map((s) => s.strategy + " " + eur.format(s.values[0]) + " to " + eur.format(s.values[s.values.length - 1])).join("; ");
+  return '<svg class="plot" viewBox="0 0 ' + width + " " + height + '" role="img" aria-labelledby="bt-chart-title">' +
+    '<title id="bt-chart-title">' + svgEscape(summary) + "</title>" + parts + "</svg>";
+}
+
+function renderBacktestRun() {
+  const run = backtestReport.runs[Number($("bt-select").value) || 0];
+  const order = backtestReport.strategy_order;
+  const series = order.map((name) => run.chart.series.find((s) => s.strategy === name));
+  $("bt-chart").innerHTML = lineChart(run.chart.dates, series, Math.max(280, Math.min(900, $("bt-chart").clientWidth || 600)));
+  $("bt-legend").replaceChildren(...series.map((s, k) => {
+    const li = document.createElement("li");
+    li.innerHTML = '<svg width="28" height="10" aria-hidden="true"><line class="s' + (k % 4) + '" x1="0" x2="28" y1="5" y2="5" stroke-width="2"/></svg>';
+    li.append(s.strategy);
+    return li;
+  }));
+  const head = document.createElement("tr");
+  head.append(header("figure", "col"), ...order.map((name) => header(name, "col", "num")));
+  $("bt-table").querySelector("thead").replaceChildren(head);
+  // The contract's keys in its order, then any the server adds.
+  const keys = [...new Set([...Object.keys(FIGURES), ...Object.keys(run.strategies[order[0]] || {})])];
+  fillRows("bt-table", keys.map((key) => {
+    return [header(key, "row"), ...order.map((name) => {
+      const value = run.strategies[name][key];
+      return cell(value == null ? "–" : (FIGURES[key] || String)(value), "num");
+    })];
+  }));
+}
+
+function header(text, scope, className) {
+  const th = document.createElement("th");
+  th.scope = scope;
+  th.textContent = text;
+  if (className) th.className = className;
+  return th;
+}
+
+function runLabel(run) {
+  return run.start + " to " + run.end + ", " + (run.monthly_deposit_eur ? eur.format(run.monthly_deposit_eur) + " a month" : "no deposits");
+}
+
+async function loadBacktestReport() {
+  const { status, data } = await api("GET", "/api/backtests/latest");
+  if (status !== 200) return;
+  backtestReport = data;
+  const select = $("bt-select");
+  select.replaceChildren(...data.runs.map((run, i) => {
+    const option = document.createElement("option");
+    option.value = i;
+    option.textContent = runLabel(run);
+    return option;
+  }));
+  $("bt-meta").textContent = "Backtest " + data.backtest_id + ": " + data.runs.length + (data.runs.length === 1 ? " run" : " runs") + " in " + data.elapsed_secs.toFixed(1) + " s; fees " +
+    eur.format(data.scenario.fee.fixed_eur) + " + " + pct(data.scenario.fee.rate) + " an order.";
+  $("bt-result").hidden = false;
+  renderBacktestRun();
+}
+
+function showBacktestProgress(p) {
+  $("bt-progress").hidden = false;
+  $("bt-bar").max = p.days_total || 1;
+  $("bt-bar").value = p.days_done;
+  $("bt-progress-text").textContent = "Backtest " + p.backtest_id + " " + p.state + ": " + p.days_done.toLocaleString() + " of " +
+    p.days_total.toLocaleString() + " simulated days, " + p.elapsed_secs.toFixed(1) + " s" + (p.error ? ": " + p.error : "");
+  const running = p.state === "running";
+  backtestId = running ? p.backtest_id : null;
+  $("bt-run").disabled = running;
+  $("bt-cancel").hidden = !running;
+}
+
+async function backtestEnded(p) {
+  backtestEndedId = p.backtest_id;
+  showBacktestProgress(p);
+  if (p.state === "finished") await loadBacktestReport();
+}
+
+async function loadBacktest() {
+  const { status, data } = await api("GET", "/api/backtests/current");
+  if (status !== 200) return;
+  if (data.state === "running") { showBacktestProgress(data); if (!events) pollBacktest(); }
+  if (data.latest_backtest_id != null) await loadBacktestReport();
+  else $("bt-meta").textContent = "No backtest has finished yet.";
+}
+
+async function pollBacktest() {
+  while (backtestId != null) {
+    await new Promise((r) => setTimeout(r, 500));
+    const { status, data } = await api("GET", "/api/backtests/current");
+    if (status !== 200) continue;
+    if (data.state === "running") showBacktestProgress(data); else await backtestEnded(data);
+  }
+}
+
+async function runBacktest(event) {
+  event.preventDefault();
+  const body = {};
+  if ($("bt-start").value) body.start = $("bt-start").value;
+  if ($("bt-end").value) body.end = $("bt-end").value;
+  if ($("bt-deposit").value.trim()) body.deposit = Number($("bt-deposit").value);
+  const { status, data } = await api("POST", "/api/backtests", body);
+  if (status !== 202 && status !== 409) { $("bt-meta").textContent = "Not started: " + detailText(data); return; }
+  // A short backtest may have ended, and said so, before this answer arrived.
+  if (data.backtest_id === backtestEndedId) return;
+  showBacktestProgress({ backtest_id: data.backtest_id, state: "running", days_done: 0, days_total: 0, elapsed_secs: 0 });
+  if (!events) pollBacktest();
+}
+
+async function cancelBacktest() {
+  const { status, data } = await api("POST", "/api/backtests/current/cancel");
+  if (status !== 202 && status !== 404) showError("Cancel: " + detailText(data));
+}
+
 // ---- health ---------------------------------------------------------------------------------
 
 async function loadHealth() {
@@ -385,10 +542,16 @@ function listen() {
     const outcome = JSON.parse(e.data);
     if (runId == null || outcome.run_id === runId) runFinished(outcome);
   });
+  events.addEventListener("backtest_progress", (e) => showBacktestProgress(JSON.parse(e.data)));
+  events.addEventListener("backtest_finished", (e) => backtestEnded(JSON.parse(e.data)));
   events.addEventListener("upstream_state", () => loadHealth());
   events.onerror = () => {
     // Reads may need the token (auth.open_reads off); fall back to polling.
-    if (events.readyState === EventSource.CLOSED) { events = null; if (runId != null) pollRun(); }
+    if (events.readyState === EventSource.CLOSED) {
+      events = null;
+      if (runId != null) pollRun();
+      if (backtestId != null) pollBacktest();
+    }
   };
 }
 
@@ -400,6 +563,11 @@ document.addEventListener("DOMContentLoaded", () => {
   $("plan-now").addEventListener("click", planNow);
   $("cancel").addEventListener("click", cancelRun);
   $("settings-form").addEventListener("submit", saveSettings);
+  $("bt-form").addEventListener("submit", runBacktest);
+  $("bt-cancel").addEventListener("click", cancelBacktest);
+  $("bt-select").addEventListener("change", renderBacktestRun);
+  // The chart is drawn at the width it is shown, so its labels keep their size.
+  window.addEventListener("resize", () => { if (backtestReport) renderBacktestRun(); });
   applyAccess();
   listen();
   loadAll();
