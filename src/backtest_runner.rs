@@ -4,7 +4,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::backtest::{Backtest, BacktestError, BacktestOptions, Report, RunControl, StrategyKind};
@@ -173,27 +173,18 @@ impl BacktestRunner {
         if let Some(progress) = self.current() {
             self.events.publish(Event::BacktestProgress(progress));
         }
-        // The control owns the flag the simulation polls; a cancel request reaches it through
-        // the next simulated day, which is where the simulation looks next anyway.
-        let control_cancel: OnceLock<&AtomicBool> = OnceLock::new();
         let on_day = || {
             shared.days_done.fetch_add(1, Ordering::Relaxed);
-            if shared.cancel.load(Ordering::Relaxed)
-                && let Some(cancel) = control_cancel.get()
-            {
-                cancel.store(true, Ordering::Relaxed);
-            }
             self.publish_if_due(shared, started);
         };
-        let control = RunControl::new(&on_day);
-        let _ = control_cancel.set(&control.cancel);
+        let control = RunControl::cancellable(&on_day, &shared.cancel);
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
             self.pool
                 .install(|| backtest.run(&StrategyKind::ALL, &control))
         }));
         let elapsed_secs = started.elapsed().as_secs_f64();
         match outcome {
-            Ok(Some(report)) => {
+            Ok(Ok(Some(report))) => {
                 let finished = FinishedBacktest {
                     backtest_id,
                     elapsed_secs,
@@ -201,7 +192,16 @@ impl BacktestRunner {
                 };
                 self.end(backtest_id, BacktestState::Finished, None, Some(finished));
             }
-            Ok(None) => self.end(backtest_id, BacktestState::Cancelled, None, None),
+            Ok(Ok(None)) => self.end(backtest_id, BacktestState::Cancelled, None, None),
+            Ok(Err(error)) => {
+                tracing::error!(backtest_id, %error, "the backtest failed");
+                self.end(
+                    backtest_id,
+                    BacktestState::Failed,
+                    Some(error.to_string()),
+                    None,
+                );
+            }
             Err(panic) => {
                 let reason = panic
                     .downcast_ref::<&str>()

@@ -129,15 +129,24 @@ pub struct RunControl<'a> {
     /// Called once per simulated trading day, from any thread.
     pub on_day: &'a (dyn Fn() + Sync),
     /// Polled every simulated day; once set, the backtest stops and reports nothing.
-    pub cancel: AtomicBool,
+    pub cancel: &'a AtomicBool,
 }
 
+/// The flag of a backtest nobody cancels.
+static NEVER_CANCELLED: AtomicBool = AtomicBool::new(false);
+
 impl<'a> RunControl<'a> {
+    /// Followed by `on_day`, never cancelled.
     pub fn new(on_day: &'a (dyn Fn() + Sync)) -> RunControl<'a> {
         RunControl {
             on_day,
-            cancel: AtomicBool::new(false),
+            cancel: &NEVER_CANCELLED,
         }
+    }
+
+    /// Followed by `on_day`, stopped once `cancel` is set.
+    pub fn cancellable(on_day: &'a (dyn Fn() + Sync), cancel: &'a AtomicBool) -> RunControl<'a> {
+        RunControl { on_day, cancel }
     }
 }
 
@@ -242,7 +251,7 @@ impl Backtest {
                     &window,
                     strategy.as_mut(),
                     &mut |_| (control.on_day)(),
-                    &control.cancel,
+                    control.cancel,
                 )
             })
             .collect::<Result<Option<Vec<Simulated>>, BacktestError>>()?;

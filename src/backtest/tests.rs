@@ -440,10 +440,8 @@ fn a_cancelled_backtest_reports_nothing() {
     let on_day = || {
         days.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     };
-    let control = RunControl::new(&on_day);
-    control
-        .cancel
-        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let cancel = std::sync::atomic::AtomicBool::new(true);
+    let control = RunControl::cancellable(&on_day, &cancel);
     assert!(
         backtest
             .run(&[StrategyKind::BandRebalancer], &control)

@@ -21,6 +21,7 @@ use super::body::read_bytes;
 use super::error::ApiError;
 use crate::backtest::{BacktestOptions, RunResult};
 use crate::backtest_runner::FinishedBacktest;
+use crate::config::PlannerConfig;
 
 /// How the chart's points are taken from the daily values, as `/latest` says it.
 const CHART_POINTS: &str = "the run's first trading day, then the last trading day of each month";
@@ -75,9 +76,10 @@ impl StartRequest {
         Ok(request)
     }
 
-    fn options(self, data_dir: &str) -> BacktestOptions {
+    fn options(self, data_dir: &str, planner: &PlannerConfig) -> BacktestOptions {
         BacktestOptions {
             data_dir: data_dir.into(),
+            planner: planner.clone(),
             start: self.start,
             end: self.end,
             deposit: self.deposit,
@@ -93,7 +95,8 @@ impl StartRequest {
 /// `POST /api/backtests`: 202 with the id, 409 naming the one running, 422 naming the problem.
 async fn start(State(state): State<Arc<AppState>>, body: Body) -> Result<Response, ApiError> {
     let bytes = read_bytes(body, state.config.server.max_body_bytes).await?;
-    let options = StartRequest::decode(&bytes)?.options(&state.config.backtest.data_dir);
+    let options = StartRequest::decode(&bytes)?
+        .options(&state.config.backtest.data_dir, &state.config.planner);
     let runner = Arc::clone(&state.backtests);
     let backtest_id = blocking(move || runner.start(&options)).await?;
     Ok((
