@@ -1,6 +1,7 @@
 //! The command line: `serve` (the default), `plan`, `evaluate`, `import`, `bench`, `shadow`.
 //! This module holds the clap definitions and the dispatch; each subcommand lives in its own file.
 
+mod backtest;
 mod bench;
 mod evaluate;
 mod import;
@@ -57,6 +58,9 @@ pub enum Command {
     /// Measure performance.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Replay history through the planner, buy-and-hold and a 5/25 band rebalancer, and compare
+    /// them (docs/backtest.md).
+    Backtest(BacktestArgs),
     /// Replay recorded requests (serve --record) against two base URLs and compare the answers.
     Shadow(crate::shadow::replay::ShadowArgs),
 }
@@ -89,6 +93,44 @@ pub struct ServeArgs {
         requires = "record"
     )]
     pub record_max_bytes: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// The folder of sp500_prices.csv, ecb_rates.csv and scenario.yaml [default: backtest.data_dir
+    /// of the config, data/backtest].
+    #[arg(long = "data", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Another scenario file than the data folder's scenario.yaml.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// One window from the first trading day on or after DATE, instead of the seven default ones.
+    #[arg(long, value_name = "DATE")]
+    pub start: Option<chrono::NaiveDate>,
+    /// With or without --start: the window ends on the last trading day on or before DATE.
+    #[arg(long, value_name = "DATE")]
+    pub end: Option<chrono::NaiveDate>,
+    /// One monthly deposit in EUR instead of the runs with 0 and with 500.
+    #[arg(long, value_name = "EUR", allow_negative_numbers = true)]
+    pub deposit: Option<f64>,
+    /// Starting cash in EUR [default: the scenario's].
+    #[arg(long, value_name = "EUR", allow_negative_numbers = true)]
+    pub initial_cash: Option<f64>,
+    /// Fixed fee per order in EUR [default: the scenario's].
+    #[arg(long, value_name = "EUR", allow_negative_numbers = true)]
+    pub fee_fixed: Option<f64>,
+    /// Fee per order as a fraction of its value [default: the scenario's].
+    #[arg(long, value_name = "FRACTION", allow_negative_numbers = true)]
+    pub fee_rate: Option<f64>,
+    /// Cost of each currency conversion as a fraction of the amount [default: the scenario's].
+    #[arg(long, value_name = "FRACTION", allow_negative_numbers = true)]
+    pub fx_rate: Option<f64>,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write each run's daily values per strategy as CSV files into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub csv: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -233,7 +275,9 @@ pub struct BenchEvaluateArgs {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // A backtest's temporary databases would log their set-up once per run: only warnings.
+    let quiet = matches!(cli.command, Some(Command::Backtest(_)));
+    init_tracing(if quiet { "warn" } else { "info" });
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -243,9 +287,9 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn init_tracing() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+fn init_tracing(default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| default_level.into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -269,6 +313,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Generate(args)) => bench::bench_generate(&args),
         Command::Bench(BenchCommand::Plan(args)) => bench::bench_plan(&args),
         Command::Bench(BenchCommand::Load(args)) => bench::bench_load(&args),
+        Command::Backtest(args) => backtest::backtest(&config, &args),
         Command::Shadow(args) => Ok(crate::shadow::replay::run(&args)),
     }
 }

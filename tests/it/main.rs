@@ -1,6 +1,7 @@
 //! Integration tests of trading-planner: one test binary, one module per concern.
 
 mod backtest_api;
+mod backtest_cli;
 mod board;
 mod browser;
 mod cli;
