@@ -49,7 +49,7 @@ pub(super) fn backtest(config: &Config, args: &BacktestArgs) -> anyhow::Result<E
     let on_day = || {
         // Drawing on every simulated day would cost more than the day itself.
         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-        if n % 256 == 0 {
+        if n.is_multiple_of(256) {
             bar.set_position(n);
         }
     };
