@@ -97,27 +97,7 @@ impl StrategyKind {
 
     fn strategy(self, backtest: &Backtest) -> Result<Box<dyn Strategy>, BacktestError> {
         Ok(match self {
-            StrategyKind::Planner => {
-                let industries: Vec<String> = backtest
-                    .universe
-                    .symbols
-                    .iter()
-                    .map(|s| backtest.scenario.industries[s].clone())
-                    .collect();
-                let targets: Vec<(String, f64)> = backtest
-                    .scenario
-                    .industry_targets
-                    .iter()
-                    .map(|(industry, target)| (industry.clone(), *target))
-                    .collect();
-                Box::new(planner::PlannerStrategy::new(
-                    &backtest.planner,
-                    &backtest.universe,
-                    &industries,
-                    &targets,
-                    backtest.scenario.fee,
-                )?)
-            }
+            StrategyKind::Planner => Box::new(planner::PlannerStrategy::new(backtest)?),
             StrategyKind::BuyAndHold => Box::new(baselines::BuyAndHold),
             StrategyKind::BandRebalancer => Box::new(baselines::BandRebalancer),
         })

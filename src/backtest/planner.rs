@@ -20,7 +20,6 @@ use super::BacktestError;
 use super::account::Account;
 use super::simulate::{CycleDay, Strategy};
 use crate::analytics::metrics_as_of;
-use crate::config::PlannerConfig;
 use crate::coordinator::Runner;
 use crate::domain::{Currency, Decimal, FxRate, Money, Quantity, Side};
 use crate::evaluator::ScoringProfile;
@@ -57,15 +56,12 @@ pub struct PlannerStrategy {
 }
 
 impl PlannerStrategy {
-    /// A database in a fresh temporary folder with the universe of `cycle_universe`: symbols,
-    /// industries and their targets, research mode, the backtest's fees.
-    pub fn new(
-        config: &PlannerConfig,
-        universe: &super::Universe,
-        industries: &[String],
-        industry_targets: &[(String, f64)],
-        fee: super::Fee,
-    ) -> Result<PlannerStrategy, BacktestError> {
+    /// A database in a fresh temporary folder with the backtest's universe: symbols, their
+    /// industries and the industry targets, research mode, the backtest's fees.
+    pub fn new(backtest: &super::Backtest) -> Result<PlannerStrategy, BacktestError> {
+        let universe = &backtest.universe;
+        let scenario = &backtest.scenario;
+        let fee = scenario.fee;
         let dir = std::env::temp_dir().join(format!(
             "trading-planner-backtest-{}-{}",
             std::process::id(),
@@ -78,17 +74,17 @@ impl PlannerStrategy {
         let securities: Vec<SecurityRecord> = universe
             .symbols
             .iter()
-            .zip(industries)
-            .map(|(symbol, industry)| {
+            .map(|symbol| {
                 let mut security = SecurityRecord::new(symbol, symbol, currency);
-                security.industry = Some(industry.clone());
+                security.industry = Some(scenario.industries[symbol].clone());
                 security.country = Some("United States".into());
                 security.allow_sell = true;
                 security
             })
             .collect();
         store.replace_securities(&securities, AllowEmpty::No)?;
-        let targets = industry_targets
+        let targets = scenario
+            .industry_targets
             .iter()
             .map(|(industry, target)| {
                 Ok(AllocationTarget {
@@ -99,9 +95,10 @@ impl PlannerStrategy {
             })
             .collect::<Result<Vec<_>, BacktestError>>()?;
         store.replace_allocation_targets(&targets, AllowEmpty::Yes)?;
-        let groups: Vec<AllocationGroup> = industry_targets
-            .iter()
-            .map(|(industry, _)| AllocationGroup {
+        let groups: Vec<AllocationGroup> = scenario
+            .industry_targets
+            .keys()
+            .map(|industry| AllocationGroup {
                 kind: TargetKind::Industry,
                 member: industry.clone(),
                 group: industry.clone(),
@@ -128,7 +125,7 @@ impl PlannerStrategy {
             Arc::clone(&store),
             Arc::new(pool),
             Arc::new(EventHub::new(1)),
-            config.clone(),
+            backtest.planner.clone(),
         );
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
@@ -348,20 +345,7 @@ mod tests {
         drop(strategy);
 
         // The same strategy again, to look into its database after one cycle day.
-        let industries: Vec<String> = backtest
-            .universe
-            .symbols
-            .iter()
-            .map(|s| backtest.scenario.industries[s].clone())
-            .collect();
-        let planner = PlannerStrategy::new(
-            &backtest.planner,
-            &backtest.universe,
-            &industries,
-            &[("Energy".into(), 0.1)],
-            backtest.scenario.fee,
-        )
-        .unwrap();
+        let planner = PlannerStrategy::new(&backtest).unwrap();
         planner.write_day(&cycle, &account).unwrap();
         let outcome = planner
             .runner

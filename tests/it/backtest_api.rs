@@ -13,21 +13,6 @@ use trading_planner::store::Store;
 
 use crate::common;
 
-/// The keys of each strategy's figures (docs/backtest.md).
-const FIGURES: [&str; 11] = [
-    "twr_annual",
-    "volatility",
-    "max_drawdown",
-    "turnover",
-    "fees_eur",
-    "trades",
-    "avg_distance_pp",
-    "peak_weight",
-    "avg_idle_cash",
-    "unexecutable_steps",
-    "final_value_eur",
-];
-
 const SHORT: &str = r#"{"start": "2017-01-01", "end": "2018-12-31", "deposit": 0}"#;
 
 fn state_with(config: Config) -> (tempfile::TempDir, Arc<AppState>) {
@@ -98,7 +83,7 @@ async fn a_short_backtest_reports_every_figure_of_every_strategy_and_a_monthly_c
     let strategies = run["strategies"].as_object().unwrap();
     assert_eq!(strategies.len(), order.len());
     for name in &order {
-        for key in FIGURES {
+        for key in common::BACKTEST_FIGURES {
             assert!(strategies[*name][key].is_number(), "{name}.{key}: {run}");
         }
     }

@@ -7,21 +7,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::cli::{run_cli, run_cli_ok};
+use crate::common;
 
 const STRATEGIES: [&str; 3] = ["planner", "buy_and_hold", "band_rebalancer"];
-const FIGURES: [&str; 11] = [
-    "twr_annual",
-    "volatility",
-    "max_drawdown",
-    "turnover",
-    "fees_eur",
-    "trades",
-    "avg_distance_pp",
-    "peak_weight",
-    "avg_idle_cash",
-    "unexecutable_steps",
-    "final_value_eur",
-];
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/backtest")
@@ -55,7 +43,7 @@ fn the_default_backtest_reports_every_key_for_three_strategies_in_fourteen_runs(
         let strategies = run["strategies"].as_object().unwrap();
         assert_eq!(strategies.len(), 3, "{run}");
         for name in STRATEGIES {
-            for key in FIGURES {
+            for key in common::BACKTEST_FIGURES {
                 assert!(
                     strategies[name][key].is_number(),
                     "{} {name}: {key} missing",

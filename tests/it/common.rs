@@ -12,6 +12,21 @@ pub fn oracle_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// The keys of each strategy's figures in a backtest report (docs/backtest.md).
+pub const BACKTEST_FIGURES: [&str; 11] = [
+    "twr_annual",
+    "volatility",
+    "max_drawdown",
+    "turnover",
+    "fees_eur",
+    "trades",
+    "avg_distance_pp",
+    "peak_weight",
+    "avg_idle_cash",
+    "unexecutable_steps",
+    "final_value_eur",
+];
+
 pub fn read_json(path: &Path) -> Value {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
