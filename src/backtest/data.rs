@@ -118,19 +118,18 @@ fn read_table(path: &Path, only: Option<&str>) -> Result<Table, BacktestError> {
         line,
         problem,
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_path(path)
-        .map_err(|e| BacktestError::Data {
-            file: file.clone(),
-            line: 0,
-            problem: e.to_string(),
-        })?;
-    let header = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
-    if header.get(0) != Some("date") {
+    // Plain numeric tables, one record a line and no quoting: a split on commas reads them,
+    // without a CSV library in the board's binary.
+    let text = std::fs::read_to_string(path).map_err(|e| bad(0, e.to_string()))?;
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i as u64 + 1, l));
+    let header: Vec<&str> = lines
+        .next()
+        .map(|(_, l)| l.split(',').map(str::trim).collect())
+        .unwrap_or_default();
+    if header.first() != Some(&"date") {
         return Err(bad(1, "the first column must be `date`".into()));
     }
-    let names: Vec<String> = header.iter().skip(1).map(str::to_string).collect();
+    let names: Vec<String> = header.iter().skip(1).map(|h| h.to_string()).collect();
     let columns: Vec<usize> = match only {
         Some(name) => vec![
             names
@@ -142,13 +141,19 @@ fn read_table(path: &Path, only: Option<&str>) -> Result<Table, BacktestError> {
     };
     let mut days: Vec<NaiveDate> = Vec::new();
     let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            bad(line, e.to_string())
-        })?;
-        let line = record.position().map_or(0, |p| p.line());
-        let day_text = &record[0];
+    for (line, text) in lines.filter(|(_, l)| !l.trim().is_empty()) {
+        let record: Vec<&str> = text.split(',').collect();
+        if record.len() != header.len() {
+            return Err(bad(
+                line,
+                format!(
+                    "{} fields where the header has {}",
+                    record.len(),
+                    header.len()
+                ),
+            ));
+        }
+        let day_text = record[0].trim();
         let day: NaiveDate = day_text.parse().map_err(|_| {
             bad(
                 line,
@@ -161,7 +166,7 @@ fn read_table(path: &Path, only: Option<&str>) -> Result<Table, BacktestError> {
         let row = columns
             .iter()
             .map(|&c| {
-                let text = record.get(c + 1).unwrap_or("");
+                let text = record[c + 1];
                 text.trim()
                     .parse::<f64>()
                     .ok()

@@ -450,21 +450,21 @@ impl Report {
                 "{}_{}_deposit{}.csv",
                 run.start, run.end, run.monthly_deposit_eur
             ));
-            let mut out = csv::Writer::from_path(&path)?;
-            let mut header = vec!["date".to_string()];
-            header.extend(run.results.iter().map(|(kind, _)| kind.name().to_string()));
-            out.write_record(&header)?;
+            let mut out = String::from("date");
+            for (kind, _) in &run.results {
+                out.push(',');
+                out.push_str(kind.name());
+            }
+            out.push('\n');
             let days = run.results.first().map_or(0, |(_, s)| s.daily.len());
             for i in 0..days {
-                let mut row = vec![run.results[0].1.daily[i].0.to_string()];
-                row.extend(
-                    run.results
-                        .iter()
-                        .map(|(_, s)| format!("{:.2}", s.daily[i].1)),
-                );
-                out.write_record(&row)?;
+                out.push_str(&run.results[0].1.daily[i].0.to_string());
+                for (_, simulated) in &run.results {
+                    out.push_str(&format!(",{:.2}", simulated.daily[i].1));
+                }
+                out.push('\n');
             }
-            out.flush()?;
+            std::fs::write(&path, out)?;
             written.push(path);
         }
         Ok(written)
