@@ -1,6 +1,6 @@
 //! A fresh clone has nothing beside it: no file of the product, its tests or its scripts may
 //! refer to a path outside the repository — neither a relative path that climbs out of it
-//! (`../shared/…` from a test) nor an absolute path of a developer's machine.
+//! (a sibling folder of the checkout, from a test) nor an absolute path of a developer's machine.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -119,11 +119,11 @@ fn a_sibling_folder_or_a_home_directory_counts_as_outside() {
     let found = outside_references(
         &root,
         &tests_it,
-        r#"Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/oracle")"#,
+        r#"Path::new(env!("CARGO_MANIFEST_DIR")).join("../elsewhere/oracle")"#,
     );
-    assert_eq!(found, ["../shared"]);
-    let found = outside_references(&root, &root.join(".ci"), "exec ../../shared/run");
-    assert_eq!(found, ["../../shared"]);
+    assert_eq!(found, ["../elsewhere"]);
+    let found = outside_references(&root, &root.join(".ci"), "exec ../../elsewhere/run");
+    assert_eq!(found, ["../../elsewhere"]);
     let found = outside_references(&root, &root, "cat /home/dev/oracle.json /Users/x/a");
     assert_eq!(found, ["/home/dev", "/Users/x"]);
 }
