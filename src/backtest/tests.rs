@@ -183,22 +183,7 @@ fn a_run_ending_earlier_makes_the_same_decisions_up_to_its_end() {
         let short =
             Backtest::new(market.clone(), scenario.clone(), &options("2020-02-05")).unwrap();
         let long = Backtest::new(market.clone(), scenario.clone(), &options("2020-02-28")).unwrap();
-        let short = &short
-            .run(&[kind], &RunControl::new(&|| {}))
-            .unwrap()
-            .unwrap()
-            .runs[0]
-            .results[0]
-            .1
-            .daily;
-        let long = &long
-            .run(&[kind], &RunControl::new(&|| {}))
-            .unwrap()
-            .unwrap()
-            .runs[0]
-            .results[0]
-            .1
-            .daily;
+        let (short, long) = (daily_values_of(&short, kind), daily_values_of(&long, kind));
         assert_eq!(short[..], long[..short.len()], "{kind:?}");
     }
 }
@@ -477,4 +462,13 @@ fn the_planner_strategy_is_deterministic_and_never_looks_ahead() {
     let short = &shorter.runs[0].results[0].1.daily;
     let long = &first.runs[0].results[0].1.daily;
     assert_eq!(short[..], long[..short.len()]);
+}
+
+/// The daily values of `kind` in the first run of `backtest`.
+fn daily_values_of(backtest: &Backtest, kind: StrategyKind) -> Vec<(NaiveDate, f64)> {
+    let mut report = backtest
+        .run(&[kind], &RunControl::new(&|| {}))
+        .unwrap()
+        .unwrap();
+    report.runs.remove(0).results.remove(0).1.daily
 }
