@@ -27,6 +27,7 @@ pub struct Config {
     pub planner: PlannerConfig,
     pub backtest: BacktestConfig,
     pub migration: MigrationConfig,
+    pub feeds: FeedsConfig,
 }
 
 /// Who may change state over HTTP.
@@ -277,6 +278,78 @@ impl Default for SyncConfig {
             scores: SyncInterval::minutes(360, 720),
             metrics: SyncInterval::minutes(360, 720),
         }
+    }
+}
+
+/// Where the ECB publishes its daily euro reference rates.
+pub const ECB_DAILY_URL: &str = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml";
+
+/// Data read from outside the Python services: the scoring service's metric store, daily price
+/// CSVs and the ECB's euro reference rates.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedsConfig {
+    /// The scoring service's `calculations.db`, read (never written) for its pre-computed
+    /// metrics at the `sync.metrics` interval; empty = not read.
+    pub calculations_db: String,
+    /// Daily-price CSV of one symbol; `{symbol}`, `{symbol_lower}`, `{ticker}` and
+    /// `{ticker_lower}` are replaced (ticker = the symbol before its first dot). Empty = no
+    /// back-fill.
+    pub price_csv_url: String,
+    /// Least time between two CSV downloads.
+    pub price_csv_min_interval_secs: f64,
+    /// Hours between two runs of the price back-fill and of the metrics computed from history.
+    pub prices_interval_hours: f64,
+    /// The ECB's daily euro reference rates (XML), e.g. [`ECB_DAILY_URL`]; empty = not fetched.
+    pub ecb_fx_url: String,
+    /// Hours between two downloads of the ECB rates.
+    pub fx_interval_hours: f64,
+    /// Rates whose date is more than this many days old are shown stale.
+    pub fx_stale_days: u32,
+}
+
+impl Default for FeedsConfig {
+    fn default() -> Self {
+        FeedsConfig {
+            calculations_db: String::new(),
+            price_csv_url: String::new(),
+            price_csv_min_interval_secs: 5.0,
+            prices_interval_hours: 24.0,
+            ecb_fx_url: String::new(),
+            fx_interval_hours: 24.0,
+            fx_stale_days: 4,
+        }
+    }
+}
+
+impl FeedsConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (name, value, least) in [
+            (
+                "price_csv_min_interval_secs",
+                self.price_csv_min_interval_secs,
+                0.0,
+            ),
+            ("prices_interval_hours", self.prices_interval_hours, 0.01),
+            ("fx_interval_hours", self.fx_interval_hours, 0.01),
+        ] {
+            if !(value.is_finite() && value >= least) {
+                return Err(ConfigError::Invalid(format!(
+                    "feeds.{name} must be a number of at least {least}, not {value}"
+                )));
+            }
+        }
+        for (name, url) in [
+            ("price_csv_url", &self.price_csv_url),
+            ("ecb_fx_url", &self.ecb_fx_url),
+        ] {
+            if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "feeds.{name} must be an http:// or https:// URL"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -673,6 +746,7 @@ impl Config {
             }
         }
         self.sync.market_minutes()?;
+        self.feeds.validate()?;
         for (name, module) in self.migration.modules() {
             module.validate(name)?;
         }

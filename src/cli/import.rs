@@ -1,4 +1,4 @@
-//! `import metrics` and `import legacy`.
+//! `import metrics`, `import legacy`, `import prices` and `import fx`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -37,6 +37,44 @@ pub(super) fn import_metrics(
         "imported {} metrics for {} symbols into {}",
         report.rows,
         report.symbols,
+        store.path().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn import_prices(
+    config: &Config,
+    data_dir: &Path,
+    file: &Path,
+    symbol: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let closes = crate::sync::prices::parse_price_csv(&text, symbol)
+        .map_err(|why| anyhow::anyhow!("{}: {why}", file.display()))?;
+    let store = open_store(config, data_dir)?;
+    let added = store.put_daily_closes(&closes, false)?;
+    let symbols: std::collections::BTreeSet<&str> =
+        closes.iter().map(|c| c.symbol.as_str()).collect();
+    println!(
+        "imported {added} new daily closes of {} ({} in the file) into {}",
+        itertools::Itertools::join(&mut symbols.iter(), ", "),
+        closes.len(),
+        store.path().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn import_fx(config: &Config, data_dir: &Path, file: &Path) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let rates = crate::sync::fx::parse_ecb_daily(&text)
+        .with_context(|| format!("reading {}", file.display()))?;
+    let store = open_store(config, data_dir)?;
+    let written = crate::sync::fx::store_rates(&store, &rates, "import")?;
+    println!(
+        "imported {written} FX rates of {} into {}",
+        rates.date,
         store.path().display()
     );
     Ok(ExitCode::SUCCESS)

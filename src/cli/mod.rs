@@ -171,6 +171,22 @@ pub enum ImportCommand {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Load daily closes from a CSV file (a header with date and close columns, and a symbol
+    /// column or --symbol); days already stored are kept
+    Prices {
+        /// CSV file of daily prices.
+        #[arg(value_name = "FILE.csv")]
+        file: PathBuf,
+        /// The symbol of every row, for a file without a symbol column.
+        #[arg(long)]
+        symbol: Option<String>,
+    },
+    /// Load the ECB's daily euro reference rates from its XML file (eurofxref-daily.xml)
+    Fx {
+        /// The ECB's daily XML file.
+        #[arg(value_name = "FILE.xml")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -308,6 +324,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Import(ImportCommand::Legacy { dir }) => {
             import::import_legacy(&config, &cli.data_dir, &dir)
+        }
+        Command::Import(ImportCommand::Prices { file, symbol }) => {
+            import::import_prices(&config, &cli.data_dir, &file, symbol.as_deref())
+        }
+        Command::Import(ImportCommand::Fx { file }) => {
+            import::import_fx(&config, &cli.data_dir, &file)
         }
         Command::Bench(BenchCommand::Evaluate(args)) => bench::bench_evaluate(&args),
         Command::Bench(BenchCommand::Generate(args)) => bench::bench_generate(&args),

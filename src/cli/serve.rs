@@ -61,8 +61,18 @@ pub(super) fn serve(
             Arc::clone(&state.upstreams),
             state.config.sync.clone(),
         )
-        .context("configuring the sync jobs")?,
+        .context("configuring the sync jobs")?
+        .with_calculations_db(&state.config.feeds.calculations_db),
     );
+    let feeds = Arc::new(
+        crate::sync::feeds::Feeds::new(
+            Arc::clone(&state.store),
+            Arc::clone(&state.upstreams),
+            state.config.feeds.clone(),
+        )
+        .context("configuring the feeds")?,
+    );
+    let sync_enabled = state.config.sync.enabled;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -70,9 +80,12 @@ pub(super) fn serve(
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
-        let jobs = Arc::clone(&syncer).spawn();
+        let mut jobs = Arc::clone(&syncer).spawn();
         if jobs.is_empty() {
             tracing::info!("no upstream service configured: planning on the stored data");
+        }
+        if sync_enabled {
+            jobs.extend(feeds.spawn());
         }
         let served = gateway::serve(listener, state)
             .await

@@ -50,6 +50,8 @@ pub fn plan_draft(snapshot: &Snapshot, result: &RunResult) -> PlanDraft {
             json!({
                 "taken_at": snapshot.taken_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 "stale": snapshot.stale,
+                // Not bought: no metrics, so no score that means anything.
+                "not_enough_history": snapshot.not_enough_history,
             }),
         ),
     ] {

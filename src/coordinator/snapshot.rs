@@ -59,6 +59,10 @@ pub struct Snapshot {
     pub pending: Vec<(String, Side, f64, f64, String)>,
     /// Data kinds whose last sync failed or that were never refreshed.
     pub stale: Vec<String>,
+    /// Securities left out of buys because they have no valid metric from any source (the
+    /// scoring service has none, and their price history is too short for our own): they
+    /// are not scored as average.
+    pub not_enough_history: Vec<String>,
     pub min_trade_value_eur: f64,
 }
 
@@ -203,6 +207,14 @@ impl Snapshot {
         names.sort_unstable();
         names.dedup();
         let metrics = store.valid_metrics(&symbols, &names, &crate::store::iso(now))?;
+        let mut securities = securities;
+        let mut not_enough_history = Vec::new();
+        for security in securities.iter_mut().filter(|s| s.allow_buy) {
+            if metrics.get(&security.symbol).is_none_or(|m| m.is_empty()) {
+                security.allow_buy = false;
+                not_enough_history.push(security.symbol.clone());
+            }
+        }
         let scores = store
             .scores()?
             .into_iter()
@@ -281,6 +293,7 @@ impl Snapshot {
             cash_before,
             pending,
             stale,
+            not_enough_history,
             min_trade_value_eur: MIN_TRADE_VALUE_EUR,
         })
     }

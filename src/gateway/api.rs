@@ -78,6 +78,10 @@ async fn securities(State(state): State<Arc<AppState>>) -> Result<Json<Value>, A
             .into_iter()
             .map(|s| (s.symbol, s.total_score))
             .collect();
+        let provenance = crate::sync::history_metrics::metrics_provenance(
+            store,
+            chrono::Local::now().naive_local(),
+        )?;
         let list: Vec<Value> = store
             .securities()?
             .into_iter()
@@ -87,6 +91,7 @@ async fn securities(State(state): State<Arc<AppState>>) -> Result<Json<Value>, A
                     "country": s.country, "industry": s.industry, "min_lot": s.min_lot,
                     "allow_buy": s.allow_buy, "allow_sell": s.allow_sell, "active": s.active,
                     "price": quotes.get(&s.symbol), "score": scores.get(&s.symbol),
+                    "metrics": provenance.get(&s.symbol),
                 })
             })
             .collect();

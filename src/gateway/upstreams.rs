@@ -13,6 +13,7 @@ use super::error::ApiError;
 use super::migration::{ModuleMode, modes};
 use crate::domain::BreakerState;
 use crate::store::{DataFreshness, Store, UpstreamStatus};
+use crate::sync::fx::FxStatus;
 use crate::sync::jobs::Job;
 use crate::upstream::ServiceStatus;
 
@@ -25,6 +26,14 @@ pub struct Readiness {
     schema_version: usize,
     /// Reported for information: the planner works on stored data without them.
     upstreams: Vec<ServiceSummary>,
+    /// Whether the stored FX rates are older than `feeds.fx_stale_days`, reported, not required.
+    fx: FxSummary,
+}
+
+#[derive(Serialize)]
+struct FxSummary {
+    stale: bool,
+    oldest_rate_date: Option<chrono::NaiveDate>,
 }
 
 #[derive(Serialize)]
@@ -63,11 +72,25 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Readiness
             }
         })
         .collect();
+    let fx = fx_status(&state).await?;
     Ok(Json(Readiness {
         status: "ready",
         schema_version: version,
         upstreams,
+        fx: FxSummary {
+            stale: fx.stale,
+            oldest_rate_date: fx.oldest_rate_date,
+        },
     }))
+}
+
+/// The stored FX rates' status as of today (local).
+async fn fx_status(state: &AppState) -> Result<FxStatus, ApiError> {
+    let stale_days = state.config.feeds.fx_stale_days;
+    on_store(&state.store, move |store| {
+        crate::sync::fx::fx_status(store, chrono::Local::now().date_naive(), stale_days)
+    })
+    .await
 }
 
 #[derive(Serialize)]
@@ -75,6 +98,8 @@ pub struct UpstreamsAnswer {
     services: Vec<ServiceReport>,
     /// Who answers each module's compatibility routes, and its Python service's breaker.
     migration: Vec<ModuleMode>,
+    /// The FX rates: their dates, and whether any is stale.
+    fx: FxStatus,
 }
 
 #[derive(Serialize)]
@@ -128,9 +153,11 @@ pub async fn upstreams(
         })
         .collect();
     let migration = modes(&state.config.migration, &state.upstreams);
+    let fx = fx_status(&state).await?;
     Ok(Json(UpstreamsAnswer {
         services,
         migration,
+        fx,
     }))
 }
 

@@ -230,6 +230,45 @@ impl Store {
     }
 }
 
+/// Where a stored metric came from and until when it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricOrigin {
+    pub symbol: String,
+    pub metric: String,
+    pub source: String,
+    pub calculated_at: String,
+    pub expires_at: Option<String>,
+}
+
+impl MetricOrigin {
+    /// The reference's validity rule at `now_iso`.
+    pub fn is_valid(&self, now_iso: &str) -> bool {
+        self.expires_at.as_deref().is_none_or(|e| e > now_iso)
+    }
+}
+
+impl Store {
+    /// The origin of every stored metric row, by symbol and name.
+    pub fn metric_origins(&self) -> Result<Vec<MetricOrigin>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT symbol, metric, COALESCE(source, 'calculated'), calculated_at, expires_at \
+                 FROM calculated_metrics ORDER BY symbol, metric",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(MetricOrigin {
+                    symbol: r.get(0)?,
+                    metric: r.get(1)?,
+                    source: r.get(2)?,
+                    calculated_at: r.get(3)?,
+                    expires_at: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+}
+
 /// One query over a chunk of stored symbols and metric names; calls `row` for each valid row.
 fn query_valid(
     conn: &Connection,

@@ -12,6 +12,7 @@
 //! and groups), `ledger` (trades, pending orders), `settings`, `upstream_status` (upstream health
 //! and data freshness).
 
+mod fx;
 mod ledger;
 pub(crate) mod legacy;
 mod market;
@@ -20,6 +21,7 @@ mod paper;
 mod plan_queries;
 mod plans;
 mod portfolio;
+mod prices;
 mod scores;
 mod settings;
 mod targets;
@@ -55,14 +57,16 @@ use std::time::Duration;
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
+pub use fx::DatedRate;
 pub use ledger::{
     NewOrder, NewTrade, OrderFill, OrderStatus, PendingOrder, Recorded, Trade, TradeSource,
 };
 pub use market::{BrokerOrderRecord, QuoteRecord};
-pub use metrics::{MetricRecord, MetricsImport, iso, now_iso};
+pub use metrics::{MetricOrigin, MetricRecord, MetricsImport, iso, now_iso};
 pub use paper::{PaperFill, eur_for};
 pub use plans::{NewPlan, PlanRecord, PlanStatus, PlanStepRecord, PlanningRun, RunStatus};
 pub use portfolio::{AllowEmpty, PositionRecord, SecurityRecord};
+pub use prices::{DailyClose, HistorySpan};
 pub use scores::ScoreRecord;
 pub use settings::{CountSetting, EurSetting, FlagSetting, RatioSetting, TradingMode, keys};
 pub use targets::{AllocationGroup, AllocationTarget, TargetKind};
@@ -75,6 +79,7 @@ static MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/02-portfolio-ledger-plans.sql")),
     M::up(include_str!("migrations/03-quotes-orders-targets.sql")),
     M::up(include_str!("migrations/04-plan-scores-0-100.sql")),
+    M::up(include_str!("migrations/05-price-history-fx-dates.sql")),
 ];
 
 /// How long a connection waits on a lock held by another connection before failing.

@@ -295,7 +295,10 @@ fn a_corrupt_stored_decimal_is_an_error_not_a_panic() {
     let (_dir, store) = temp_store();
     store
         .write(|c| {
-            c.execute("INSERT INTO fx_rates VALUES ('USD', '1,04', 'now')", [])?;
+            c.execute(
+                "INSERT INTO fx_rates (currency, per_eur, updated_at) VALUES ('USD', '1,04', 'now')",
+                [],
+            )?;
             Ok(())
         })
         .unwrap();

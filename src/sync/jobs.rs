@@ -16,11 +16,9 @@ use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
 use super::execution::on_store;
 use crate::config::{SyncConfig, SyncInterval};
 use crate::domain::{Currency, Decimal, Money};
-use crate::evaluator::ScoringProfile;
-use crate::evaluator::symbol_terms::metric_names;
 use crate::store::{
-    AllowEmpty, BrokerOrderRecord, MetricRecord, NewTrade, OrderFill, PositionRecord, QuoteRecord,
-    ScoreRecord, SecurityRecord, Store, StoreError, TradeSource, now_iso,
+    AllowEmpty, BrokerOrderRecord, NewTrade, OrderFill, PositionRecord, QuoteRecord, ScoreRecord,
+    SecurityRecord, Store, StoreError, TradeSource, now_iso,
 };
 use crate::upstream::{UpstreamError, Upstreams};
 
@@ -104,6 +102,9 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error("a database task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    /// A file or feed outside the services could not be read; the stored data was kept.
+    #[error("{0}")]
+    Feed(String),
 }
 
 /// Runs the jobs against the configured services.
@@ -113,6 +114,8 @@ pub struct Syncer {
     config: SyncConfig,
     /// Market hours as minutes after midnight UTC.
     market: (u32, u32),
+    /// The scoring service's `calculations.db`, read for the metrics job.
+    calculations_db: Option<std::path::PathBuf>,
 }
 
 impl Syncer {
@@ -127,7 +130,15 @@ impl Syncer {
             upstreams,
             config,
             market,
+            calculations_db: None,
         })
+    }
+
+    /// Reads the metrics job's data from the scoring service's `calculations.db` at `path`
+    /// (empty = no metrics job).
+    pub fn with_calculations_db(mut self, path: &str) -> Syncer {
+        self.calculations_db = (!path.is_empty()).then(|| std::path::PathBuf::from(path));
+        self
     }
 
     /// The jobs whose service is configured.
@@ -135,6 +146,7 @@ impl Syncer {
         Job::ALL
             .into_iter()
             .filter(|job| match job.service() {
+                _ if *job == Job::Metrics => self.calculations_db.is_some(),
                 "scoring" => self.upstreams.scoring.is_some(),
                 _ => self.upstreams.tradernet.is_some(),
             })
@@ -193,18 +205,27 @@ impl Syncer {
             Ok(JobOutcome::Updated { rows }) => {
                 tracing::debug!(kind, rows, "synced");
                 let (kind, at) = (kind.to_string(), at.clone());
+                // The metrics come from the service's file, so they say nothing of its health.
+                let called = job != Job::Metrics;
                 on_store(&self.store, move |s| {
                     s.mark_refreshed(&kind, service, &at)?;
-                    s.record_upstream_success(service, &at, breaker)
+                    if called {
+                        s.record_upstream_success(service, &at, breaker)?;
+                    }
+                    Ok(())
                 })
                 .await?
             }
             Ok(JobOutcome::KeptStored { reason }) => {
                 tracing::warn!(kind, %reason, "kept the stored data");
                 let (kind, at) = (kind.to_string(), at.clone());
+                let called = job != Job::Metrics;
                 on_store(&self.store, move |s| {
                     s.mark_stale(&kind)?;
-                    s.record_upstream_success(service, &at, breaker)
+                    if called {
+                        s.record_upstream_success(service, &at, breaker)?;
+                    }
+                    Ok(())
                 })
                 .await?
             }
@@ -436,7 +457,13 @@ impl Syncer {
         }
         let quotes: Vec<QuoteRecord> = quotes.into_values().collect();
         let rows = quotes.len();
-        on_store(&self.store, move |s| s.put_quotes(&quotes)).await??;
+        let today = chrono::Local::now().date_naive();
+        on_store(&self.store, move |s| {
+            s.put_quotes(&quotes)?;
+            // Each quote is also the day's close so far: the price history grows from it.
+            super::prices::record_quote_closes(s, &quotes, today)
+        })
+        .await??;
         Ok(JobOutcome::Updated { rows })
     }
 
@@ -452,16 +479,34 @@ impl Syncer {
     async fn scores(&self) -> Result<JobOutcome, SyncError> {
         let client = self.scoring()?;
         let securities = on_store(&self.store, |s| s.securities()).await??;
-        let isins: Vec<String> = securities.iter().filter_map(|s| s.isin.clone()).collect();
-        let answer = client.scores(&isins).await?;
-        if answer.is_empty() {
+        // The service cannot answer for a security without an ISIN (§2.4).
+        let wanted: Vec<(String, String)> = securities
+            .into_iter()
+            .filter(|s| s.active)
+            .filter_map(|s| Some((s.symbol, s.isin.filter(|i| !i.is_empty())?)))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(kept("no active security with an ISIN to score"));
+        }
+        let round = client.scores(&wanted).await;
+        for (symbol, error) in &round.failed {
+            tracing::warn!(%symbol, %error, "scoring failed; its stored score is kept");
+        }
+        if !round.not_found.is_empty() {
+            tracing::info!(symbols = ?round.not_found, "the scoring service has too little history to score");
+        }
+        if round.scores.is_empty() {
+            if let Some((_, error)) = round.failed.into_iter().next() {
+                return Err(error.into());
+            }
             return Ok(kept("the scoring service returned no scores"));
         }
         let at = now_iso();
-        let scores: Vec<ScoreRecord> = answer
+        let scores: Vec<ScoreRecord> = round
+            .scores
             .into_iter()
             .map(|s| ScoreRecord {
-                symbol: s.symbol,
+                symbol: crate::domain::normalize_symbol(&s.symbol),
                 total_score: s.total_score,
                 components: s.components,
                 calculated_at: at.clone(),
@@ -472,39 +517,23 @@ impl Syncer {
         Ok(JobOutcome::Updated { rows })
     }
 
+    /// Copies the valid metrics of the scoring service's `calculations.db` (the service has no
+    /// route for them) into our table, with their own times and expiry.
     async fn metrics(&self) -> Result<JobOutcome, SyncError> {
-        let client = self.scoring()?;
-        let securities = on_store(&self.store, |s| s.securities()).await??;
-        let symbols: Vec<String> = securities
-            .into_iter()
-            .filter(|s| s.active)
-            .map(|s| s.symbol)
-            .collect();
-        if symbols.is_empty() {
-            return Ok(kept("no securities to ask metrics for"));
+        let path = self
+            .calculations_db
+            .clone()
+            .ok_or(SyncError::NotConfigured("feeds.calculations_db"))?;
+        let copied = on_store(&self.store, move |s| {
+            super::calculations::copy_metrics(s, &path, &now_iso())
+        })
+        .await??;
+        if copied == 0 {
+            return Ok(kept(
+                "calculations.db holds no valid metrics of our securities",
+            ));
         }
-        let mut names: Vec<&str> = metric_names(ScoringProfile::PythonCompat);
-        names.extend(metric_names(ScoringProfile::Corrected));
-        names.sort_unstable();
-        names.dedup();
-        let answer = client.metrics(&symbols, &names).await?;
-        if answer.is_empty() {
-            return Ok(kept("the scoring service returned no metrics"));
-        }
-        let rows: Vec<MetricRecord> = answer
-            .into_iter()
-            .map(|m| MetricRecord {
-                symbol: m.symbol,
-                metric: m.metric,
-                value: m.value,
-                calculated_at: m.calculated_at,
-                expires_at: m.expires_at,
-                source: m.source,
-            })
-            .collect();
-        let count = rows.len();
-        on_store(&self.store, move |s| s.put_metrics(&rows)).await??;
-        Ok(JobOutcome::Updated { rows: count })
+        Ok(JobOutcome::Updated { rows: copied })
     }
 }
 
@@ -619,6 +648,8 @@ mod tests {
         upstream.scoring.url = "http://127.0.0.1:9".into();
         let upstreams = Arc::new(Upstreams::new(&upstream).unwrap());
         let syncer = Syncer::new(store, upstreams, SyncConfig::default()).unwrap();
+        assert_eq!(syncer.jobs(), [Job::Scores]);
+        let syncer = syncer.with_calculations_db("calculations.db");
         assert_eq!(syncer.jobs(), [Job::Scores, Job::Metrics]);
         assert_eq!(
             syncer.interval(Job::Quotes, at(23, 12, 0)),

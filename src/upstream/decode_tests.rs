@@ -3,7 +3,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::error::UpstreamError;
-use super::scoring::{decode_metrics, decode_scores};
+use super::scoring::decode_score;
 use super::service::BodyError;
 use super::tradernet::{
     decode_candles, decode_cash_balances, decode_has_pending, decode_pending_orders,
@@ -350,55 +350,37 @@ fn a_placed_order_falls_back_to_the_request_but_needs_its_id() {
 // Scoring rows
 
 #[test]
-fn scores_decode_the_spec_example_and_skip_rows_without_a_score() {
-    let data = json!({"scores": [
-        {"isin": "US0378331005", "symbol": "AAPL.US", "total_score": 0.712,
-         "component_scores": {"long_term": 0.74, "fundamentals": 0.81, "opportunity": 0.42,
-           "dividends": 0.35, "short_term": 0.55, "technicals": 0.6, "opinion": 0.7,
-           "diversification": 0.5}, "percentile": 0.0, "grade": "B"},
-        {"isin": "", "symbol": "X.US", "total_score": "0.5", "component_scores": {"a": "x", "b": 1}},
-        {"isin": "NL0010273215", "symbol": "ASML.EU", "total_score": null},
-        {"isin": "NL0010273215", "total_score": 0.8}
-    ], "total_scored": 4, "failed": 0});
-    let scores = decode_scores(&data).unwrap();
-    assert_eq!(scores.len(), 2);
-    assert_eq!(scores[0].isin.as_deref(), Some("US0378331005"));
-    assert_eq!(scores[0].total_score, 0.712);
-    assert_eq!(scores[0].components.len(), 8);
-    assert_eq!(scores[0].components["fundamentals"], 0.81);
-    assert_eq!(scores[1].isin, None, "an empty isin is none");
-    assert_eq!(scores[1].total_score, 0.5);
+fn a_score_decodes_the_spec_example_and_not_found_is_none() {
+    let data = json!({"found": true, "score": {"isin": "US0378331005", "symbol": "AAPL.US",
+        "total_score": 0.712, "component_scores": {"long_term": 0.74, "fundamentals": 0.81,
+        "opportunity": 0.42, "dividends": 0.35, "short_term": 0.55, "technicals": 0.6,
+        "opinion": 0.7, "diversification": 0.5, "note": "x"}, "percentile": 0.0, "grade": "B"}});
+    let score = decode_score(&data).unwrap().unwrap();
+    assert_eq!(score.isin.as_deref(), Some("US0378331005"));
+    assert_eq!(score.total_score, 0.712);
     assert_eq!(
-        scores[1].components.len(),
-        1,
+        score.components.len(),
+        8,
         "non-numeric components are left out"
     );
-    assert!(matches!(
-        decode_scores(&json!({"detail": "x"})),
-        Err(BodyError::Malformed(_))
-    ));
-}
-
-#[test]
-fn metric_rows_skip_non_finite_values_and_rows_without_a_time() {
-    let data = json!({"metrics": [
-        {"symbol": "AAPL.US", "metric": "CAGR_5Y", "value": 0.182,
-         "calculated_at": "2026-01-02T08:15:03", "expires_at": "2026-01-09T08:15:03",
-         "source": "calculated"},
-        {"symbol": "AAPL.US", "metric": "DIVIDEND_YIELD", "value": "0.0045",
-         "calculated_at": "2026-01-02T08:15:03", "expires_at": null},
-        {"symbol": "AAPL.US", "metric": "SHARPE", "value": "NaN", "calculated_at": "x"},
-        {"symbol": "AAPL.US", "metric": "SORTINO", "value": "inf", "calculated_at": "x"},
-        {"symbol": "AAPL.US", "metric": "RSI_14", "value": null, "calculated_at": "x"},
-        {"symbol": "AAPL.US", "metric": "EMA_50", "value": 191.3}
-    ]});
-    let rows = decode_metrics(&data).unwrap();
-    assert_eq!(rows.len(), 2, "{rows:?}");
-    assert_eq!(rows[0].value, 0.182);
-    assert_eq!(rows[0].expires_at.as_deref(), Some("2026-01-09T08:15:03"));
-    assert_eq!(rows[1].value, 0.0045);
-    assert_eq!(rows[1].expires_at, None);
-    assert_eq!(rows[1].source, "calculated", "the default source");
+    assert_eq!(score.components["fundamentals"], 0.81);
+    let text_score = json!({"found": true, "score": {"symbol": "X.US", "total_score": "0.5"}});
+    assert_eq!(decode_score(&text_score).unwrap().unwrap().total_score, 0.5);
+    assert_eq!(
+        decode_score(&json!({"found": false, "score": null})).unwrap(),
+        None
+    );
+    for malformed in [
+        json!({"detail": "x"}),
+        json!({"found": true, "score": null}),
+        json!({"found": true, "score": {"symbol": "ASML.EU", "total_score": null}}),
+        json!([]),
+    ] {
+        assert!(
+            matches!(decode_score(&malformed), Err(BodyError::Malformed(_))),
+            "{malformed}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

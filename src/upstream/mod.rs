@@ -31,7 +31,7 @@ mod resilience_tests;
 mod service_tests;
 
 pub use error::UpstreamError;
-pub use scoring::{MetricRow, ScoringClient, SecurityScore};
+pub use scoring::{ScoreRound, ScoringClient, SecurityScore};
 pub use service::{
     CallKind, LastError, Service, ServiceHealth, ServiceStatus, current_request_id, with_request_id,
 };

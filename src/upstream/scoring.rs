@@ -1,5 +1,7 @@
-//! Client of the scoring service (spec external-contracts §2.4, §5): FastAPI plain bodies, no
-//! envelope. Scores and pre-computed metrics are decoded tolerantly, like the broker's rows.
+//! Client of the scoring service (spec external-contracts §2.4): FastAPI plain bodies, no
+//! envelope. Only routes the service has are called: `/score` per security and `/health`. The
+//! service has no metrics route; its pre-computed metrics are read from its `calculations.db`
+//! (`crate::sync::calculations`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,21 +24,6 @@ pub struct SecurityScore {
     pub total_score: f64,
     /// The group scores (`long_term`, `fundamentals`, …); non-numeric entries are left out.
     pub components: BTreeMap<String, f64>,
-}
-
-/// One pre-computed metric, shaped like a row of the reference's `calculated_metrics`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricRow {
-    pub symbol: String,
-    pub metric: String,
-    /// Always finite: rows with NaN or infinite values are skipped.
-    pub value: f64,
-    /// Local ISO time, as the scoring service writes it.
-    pub calculated_at: String,
-    /// Local ISO time after which the value is stale; `None` = never.
-    pub expires_at: Option<String>,
-    /// "calculated" or where the value came from ("yahoo").
-    pub source: String,
 }
 
 /// The scoring service, behind the resilience rules of its [`Service`].
@@ -80,63 +67,101 @@ impl ScoringClient {
         })
     }
 
-    /// Scores, `POST /scoring/score/batch {"isins": [...]}`. The service scores every active
-    /// security whatever the list says (§2.4), so the answer may hold more than was asked
-    /// for; every decodable row is returned. A read in effect, so it is retried like one.
-    pub async fn scores(&self, isins: &[String]) -> Result<Vec<SecurityScore>, UpstreamError> {
+    /// The score of one security, `POST /scoring/score {"symbol", "isin"}`; `None` when the
+    /// service has too little price history to score it (`found: false`). The ISIN is
+    /// required: the service fails (500) building its answer without one (§2.4). A read in
+    /// effect, so it is retried like one.
+    pub async fn score(
+        &self,
+        symbol: &str,
+        isin: &str,
+    ) -> Result<Option<SecurityScore>, UpstreamError> {
         #[derive(Serialize)]
-        struct BatchRequest<'a> {
-            isins: &'a [String],
+        struct ScoreRequest<'a> {
+            symbol: &'a str,
+            isin: &'a str,
         }
         self.service
             .post_with(
-                "scores",
-                "/scoring/score/batch",
-                &BatchRequest { isins },
+                "score",
+                "/scoring/score",
+                &ScoreRequest { symbol, isin },
                 CallKind::Idempotent,
                 &[],
-                |body| decode_scores(&decode::json(body)?),
+                |body| decode_score(&decode::json(body)?),
             )
             .await
     }
 
-    /// Pre-computed metrics of `symbols`, `POST /scoring/metrics`; `names` empty = every
-    /// metric. No symbols means no call.
-    pub async fn metrics(
-        &self,
-        symbols: &[String],
-        names: &[&str],
-    ) -> Result<Vec<MetricRow>, UpstreamError> {
-        #[derive(Serialize)]
-        struct MetricsRequest<'a> {
-            symbols: &'a [String],
-            // Absent, not empty: the service reads an empty list as "no names".
-            #[serde(skip_serializing_if = "Option::is_none")]
-            names: Option<&'a [&'a str]>,
+    /// Scores `securities` (symbol, ISIN), one `POST /scoring/score` each, at most
+    /// [`SCORE_CONCURRENCY`] at a time. `/score/batch` is never used: it ignores its list,
+    /// rescores every security for seconds and then fails (§2.4). Each call goes through the
+    /// service's breaker and rate limit, so once the breaker opens the remaining calls fail at
+    /// once instead of waiting on a failing service.
+    pub async fn scores(&self, securities: &[(String, String)]) -> ScoreRound {
+        use futures_util::StreamExt;
+        // Owned items: a stream of borrowed ones trips the compiler's Send check of the job.
+        let answers: Vec<(String, Result<Option<SecurityScore>, UpstreamError>)> =
+            futures_util::stream::iter(securities.to_vec())
+                .map(|(symbol, isin)| async move {
+                    let answer = self.score(&symbol, &isin).await;
+                    (symbol, answer)
+                })
+                .buffer_unordered(SCORE_CONCURRENCY)
+                .collect()
+                .await;
+        let mut round = ScoreRound::default();
+        for (symbol, answer) in answers {
+            match answer {
+                Ok(Some(score)) => round.scores.push(score),
+                Ok(None) => round.not_found.push(symbol),
+                Err(error) => round.failed.push((symbol, error)),
+            }
         }
-        if symbols.is_empty() {
-            return Ok(Vec::new());
-        }
-        let request = MetricsRequest {
-            symbols,
-            names: (!names.is_empty()).then_some(names),
-        };
-        self.service
-            .post_with(
-                "metrics",
-                "/scoring/metrics",
-                &request,
-                CallKind::Idempotent,
-                &[],
-                |body| decode_metrics(&decode::json(body)?),
-            )
-            .await
+        round.scores.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        round.not_found.sort();
+        round
     }
 }
 
-pub(crate) fn decode_scores(data: &Value) -> Result<Vec<SecurityScore>, BodyError> {
-    let rows = decode::list(data, &["scores", "security_scores"])?;
-    Ok(decode::rows("score", rows, |row| {
+/// Calls of `POST /scoring/score` in flight at once: the service computes each score from its
+/// price history and may ask Yahoo, so a small number keeps it (and a small board) responsive.
+pub const SCORE_CONCURRENCY: usize = 2;
+
+/// What scoring a list of securities gave.
+#[derive(Debug, Default)]
+pub struct ScoreRound {
+    pub scores: Vec<SecurityScore>,
+    /// Securities the service cannot score yet (too little price history).
+    pub not_found: Vec<String>,
+    /// Securities whose call failed, with why.
+    pub failed: Vec<(String, UpstreamError)>,
+}
+
+/// The answer of `POST /scoring/score`: `{found, score}`.
+pub(crate) fn decode_score(data: &Value) -> Result<Option<SecurityScore>, BodyError> {
+    let Some(answer) = data.as_object() else {
+        return Err(BodyError::Malformed(format!(
+            "expected an object, got {}",
+            decode::kind(data)
+        )));
+    };
+    let Some(found) = answer.get("found").and_then(Value::as_bool) else {
+        return Err(BodyError::Malformed("no found flag".to_string()));
+    };
+    let row = answer.get("score").filter(|s| !s.is_null());
+    match (found, row) {
+        (false, _) => Ok(None),
+        (true, None) => Err(BodyError::Malformed("found, but no score".to_string())),
+        (true, Some(row)) => decode_score_rows(std::slice::from_ref(row))
+            .pop()
+            .map(Some)
+            .ok_or_else(|| BodyError::Malformed("the score has no symbol or total_score".into())),
+    }
+}
+
+fn decode_score_rows(rows: &[Value]) -> Vec<SecurityScore> {
+    decode::rows("score", rows, |row| {
         let symbol = field(row, &["symbol"])
             .and_then(decode::text)
             .ok_or("no symbol")?;
@@ -156,28 +181,5 @@ pub(crate) fn decode_scores(data: &Value) -> Result<Vec<SecurityScore>, BodyErro
             total_score,
             components,
         })
-    }))
-}
-
-pub(crate) fn decode_metrics(data: &Value) -> Result<Vec<MetricRow>, BodyError> {
-    let rows = decode::list(data, &["metrics"])?;
-    Ok(decode::rows("metric", rows, |row| {
-        let text = |names: &[&str]| {
-            field(row, names)
-                .and_then(decode::text)
-                .ok_or_else(|| format!("no {}", names[0]))
-        };
-        let value = field(row, &["value"]).ok_or("no value")?;
-        Ok(MetricRow {
-            symbol: text(&["symbol"])?,
-            metric: text(&["metric", "name", "metric_name"])?,
-            value: decode::float(value).ok_or_else(|| format!("value is not finite: {value}"))?,
-            // Without it the row's age, and so its freshness, is unknown.
-            calculated_at: text(&["calculated_at"])?,
-            expires_at: field(row, &["expires_at"]).and_then(decode::text),
-            source: field(row, &["source"])
-                .and_then(decode::text)
-                .unwrap_or_else(|| "calculated".to_string()),
-        })
-    }))
+    })
 }

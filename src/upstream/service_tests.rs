@@ -205,7 +205,8 @@ fn client_futures_are_send() {
     assert_send(&tradernet.executed_trades(10));
     assert_send(&tradernet.place_order("AAPL.US", crate::domain::Side::Buy, quantity, "k"));
     assert_send(&scoring.health());
-    assert_send(&scoring.scores(&symbols));
-    assert_send(&scoring.metrics(&symbols, &["CAGR_5Y"]));
+    let securities = vec![("AAPL.US".to_string(), "US0378331005".to_string())];
+    assert_send(&scoring.score("AAPL.US", "US0378331005"));
+    assert_send(&scoring.scores(&securities));
     assert_send(&with_request_id("x".into(), scoring.health()));
 }

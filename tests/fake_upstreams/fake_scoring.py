@@ -1,13 +1,21 @@
 #!/usr/bin/env python3
-"""A fake of the scoring service (external-contracts §2.4, §5, §8.5): the `/scoring/score`
-routes as declared, plus the pre-computed metrics of a few securities.
+"""A fake of the scoring service (external-contracts §2.4, §5, §8.5): exactly the routes of the
+real service (`/scoring/score`, `/score/batch`, `/score/portfolio`, `/history/{isin}`,
+`/health`); anything else answers 404 (or 405) and is recorded, and `GET /_unknown` lists those
+calls so a test can fail when the binary calls a route the service does not have.
+
+The real service has no metrics route: it writes its pre-computed metrics to its
+`calculations.db`. With `--calculations-db PATH` the fake does the same: it creates the file
+with the reference's schema (§4.3) and writes the metrics of its securities there.
 
 Run: `python3 fake_scoring.py --port 0`; it prints `LISTENING <port>` once it serves.
 """
 
 import os
 import re
+import sqlite3
 import sys
+import threading
 from datetime import timedelta
 
 # No __pycache__ beside the sources: the fakes run from the source tree.
@@ -130,14 +138,71 @@ def metric_rows(symbol, names=None):
     return rows
 
 
+# The reference's table (external-contracts §4.3).
+CALCULATED_METRICS_SCHEMA = """CREATE TABLE IF NOT EXISTS calculated_metrics (
+    symbol TEXT NOT NULL,
+    isin TEXT,
+    metric TEXT NOT NULL,
+    value REAL NOT NULL,
+    calculated_at TEXT NOT NULL,
+    expires_at TEXT,
+    source TEXT DEFAULT 'calculated',
+    PRIMARY KEY (symbol, metric)
+)"""
+
+
+def write_calculations_db(path):
+    """Writes every security's metrics as the scoring service does after scoring it."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(CALCULATED_METRICS_SCHEMA)
+        with conn:
+            for symbol in METRICS:
+                isin = SCORES[symbol][0]
+                for row in metric_rows(symbol):
+                    conn.execute(
+                        "INSERT OR REPLACE INTO calculated_metrics (symbol, isin, metric, value, "
+                        "calculated_at, expires_at, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (symbol, isin, row["metric"], row["value"], row["calculated_at"],
+                         row["expires_at"], row["source"]))
+    finally:
+        conn.close()
+
+
 class FakeScoring(common.FakeService):
     name = "scoring"
     option_choices = {}
+
+    def __init__(self, options):
+        super().__init__(options)
+        self.unknown_lock = threading.Lock()
+        self.unknown = []
+
+    @classmethod
+    def add_arguments(cls, parser):
+        parser.add_argument("--calculations-db", default=None, metavar="PATH",
+                            help="write the metrics to this calculations.db, as the service does")
+
+    def configure(self, args):
+        if args.calculations_db:
+            write_calculations_db(args.calculations_db)
 
     def malformed_body(self):
         return b'{"found": true, "score": {"isin": "US0378331005", "total_score": 0.7'
 
     def handle(self, req):
+        if req.path == "/_unknown":
+            with self.unknown_lock:
+                return json_response(list(self.unknown))
+        response = self.route(req)
+        if response.status in (404, 405) and response.payload in (
+                {"detail": "Not Found"}, {"detail": "Method Not Allowed"}):
+            with self.unknown_lock:
+                self.unknown.append({"method": req.method, "path": req.path})
+        return response
+
+    def route(self, req):
         path, method = req.path, req.method
         # The real service answers health under its prefix only; the bare path is for
         # callers that probe every service the same way.
@@ -151,8 +216,6 @@ class FakeScoring(common.FakeService):
             ("POST", PREFIX + r"/score/batch", self.score_batch),
             ("POST", PREFIX + r"/score/portfolio", self.score_portfolio),
             ("GET", PREFIX + r"/history/(?P<isin>[^/]+)", self.history),
-            ("GET", PREFIX + r"/metrics/(?P<symbol>[^/]+)", self.metrics_of),
-            ("POST", PREFIX + r"/metrics", self.metrics_batch),
         ]
         path_matched = False
         for route_method, pattern, handler in routes:
@@ -174,6 +237,10 @@ class FakeScoring(common.FakeService):
             symbol = symbol_of_isin(isin) if isinstance(isin, str) else None
         if symbol is None:
             return json_response({"found": False, "score": None})
+        if not isinstance(body.get("isin"), str):
+            # The real service builds its answer from the request's isin and fails on None.
+            return common.Response(500, raw=b"Internal Server Error",
+                                   content_type="text/plain; charset=utf-8")
         return json_response({"found": True, "score": security_score(symbol)})
 
     def score_batch(self, req):
@@ -227,23 +294,6 @@ class FakeScoring(common.FakeService):
         day = (common.local_now() - timedelta(hours=1)).date().isoformat()
         return json_response({"isin": isin, "scores": [
             {"date": day, "total_score": total, "component_scores": dict(components)}]})
-
-    def metrics_of(self, req, symbol):
-        names = req.params.get("names")
-        wanted = set(n for n in names.split(",") if n) if names else None
-        return json_response({"symbol": symbol, "metrics": metric_rows(symbol, wanted)})
-
-    def metrics_batch(self, req):
-        body = req.body
-        symbols = body.get("symbols") if isinstance(body, dict) else None
-        if not isinstance(symbols, list):
-            return validation_error(["body", "symbols"], "Field required", body)
-        names = body.get("names")
-        wanted = set(names) if isinstance(names, list) else None
-        rows = []
-        for symbol in symbols:
-            rows.extend(metric_rows(symbol, wanted))
-        return json_response({"metrics": rows})
 
 
 if __name__ == "__main__":

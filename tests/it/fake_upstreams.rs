@@ -156,6 +156,13 @@ impl FakeUpstream {
         }
     }
 
+    /// Calls of routes the real service does not have (the scoring fake records them).
+    pub fn unknown_calls(&self) -> Value {
+        let (status, answer) = self.call("GET", "/_unknown", None);
+        assert_eq!(status, 200, "{} /_unknown: {answer}", self.script);
+        answer
+    }
+
     pub fn clear_requests(&self) {
         let (status, answer) = self.call("DELETE", "/_requests", None);
         assert_eq!(status, 200, "{} DELETE /_requests: {answer}", self.script);
@@ -489,27 +496,32 @@ async fn scoring_fake_answers_health_scores_and_metrics() {
     let (_, answer) = get_json(&http, format!("{base}/scoring/history/US0378331005")).await;
     assert_eq!(answer["scores"][0]["total_score"], 0.712);
 
-    let url =
-        format!("{base}/scoring/metrics/AAPL.US?names=CAGR_5Y,MAX_DRAWDOWN,CONSISTENCY_SCORE");
-    let (_, answer) = get_json(&http, url).await;
-    let rows = answer["metrics"].as_array().unwrap();
-    let by_name = |name: &str| rows.iter().find(|r| r["metric"] == name).cloned();
-    assert_eq!(by_name("CAGR_5Y").unwrap()["value"], 0.182);
-    assert_eq!(by_name("MAX_DRAWDOWN").unwrap()["value"], -0.274);
-    assert!(by_name("CONSISTENCY_SCORE").is_none(), "never written");
-    for row in rows {
-        let calculated = row["calculated_at"].as_str().unwrap();
-        assert!(row["expires_at"].as_str().unwrap() > calculated, "{row}");
+    // The service has no metrics route: the metrics live in its calculations.db.
+    for (method, path) in [
+        ("GET", "/scoring/metrics/AAPL.US"),
+        ("POST", "/scoring/metrics"),
+    ] {
+        let url = format!("{base}{path}");
+        let request = if method == "GET" {
+            http.get(url)
+        } else {
+            http.post(url).json(&json!({}))
+        };
+        assert_eq!(
+            request.send().await.unwrap().status(),
+            404,
+            "{method} {path}"
+        );
     }
-    let (_, answer) = post_json(
-        &http,
-        format!("{base}/scoring/metrics"),
-        json!({"symbols": ["AAPL.US", "0700.HK"], "names": ["DIVIDEND_YIELD"]}),
-    )
-    .await;
-    let rows = answer["metrics"].as_array().unwrap();
-    assert_eq!(rows.len(), 2);
-    assert_eq!(rows[0]["source"], "yahoo");
+    let (_, unknown) = get_json(&http, format!("{base}/_unknown")).await;
+    assert_eq!(
+        unknown,
+        json!([
+            {"method": "GET", "path": "/scoring/metrics/AAPL.US"},
+            {"method": "POST", "path": "/scoring/metrics"}
+        ]),
+        "calls of routes the service lacks are recorded"
+    );
 }
 
 #[tokio::test]
@@ -626,13 +638,11 @@ async fn empty_fault_answers_empty_data() {
     let (status, answer) = post_json(
         &http,
         format!("{}/scoring/score", scoring.url()),
-        json!({"symbol": "AAPL.US"}),
+        json!({"symbol": "AAPL.US", "isin": "US0378331005"}),
     )
     .await;
     assert_eq!(status, 200);
     assert_eq!(answer["score"], json!({}));
-    let (_, answer) = get_json(&http, format!("{}/scoring/metrics/AAPL.US", scoring.url())).await;
-    assert_eq!(answer["metrics"], json!([]));
 }
 
 #[tokio::test]

@@ -268,7 +268,7 @@ async fn quotes_go_in_batches_of_at_most_one_hundred() {
 }
 
 #[tokio::test]
-async fn scoring_client_decodes_scores_metrics_and_health() {
+async fn scoring_client_scores_each_security_on_its_own_and_reads_health() {
     let fake = FakeUpstream::start(FakeKind::Scoring);
     let client = scoring(&config(&fake));
 
@@ -276,58 +276,50 @@ async fn scoring_client_decodes_scores_metrics_and_health() {
     assert!(health.healthy);
     assert_eq!(health.connected, None);
 
-    let scores = client.scores(&["US0378331005".to_string()]).await.unwrap();
-    assert_eq!(scores.len(), 4, "the service scores every security");
-    let aapl = scores.iter().find(|s| s.symbol == "AAPL.US").unwrap();
+    let wanted = [
+        ("AAPL.US", "US0378331005"),
+        ("ASML.EU", "NL0010273215"),
+        ("NEW.US", "US0000000000"),
+    ]
+    .map(|(s, i)| (s.to_string(), i.to_string()));
+    let round = client.scores(&wanted).await;
+    assert!(round.failed.is_empty(), "{:?}", round.failed);
+    assert_eq!(
+        round.not_found,
+        ["NEW.US"],
+        "too little history is no failure"
+    );
+    let symbols: Vec<&str> = round.scores.iter().map(|s| s.symbol.as_str()).collect();
+    assert_eq!(symbols, ["AAPL.US", "ASML.EU"], "only what was asked for");
+    let aapl = &round.scores[0];
     assert_eq!(aapl.isin.as_deref(), Some("US0378331005"));
     assert_eq!(aapl.total_score, 0.712);
     assert_eq!(aapl.components.len(), 8);
     assert_eq!(aapl.components["long_term"], 0.74);
 
-    let symbols = ["AAPL.US", "ASML.EU"].map(String::from).to_vec();
-    let rows = client
-        .metrics(
-            &symbols,
-            &[
-                "CAGR_5Y",
-                "MAX_DRAWDOWN",
-                "DIVIDEND_YIELD",
-                "CONSISTENCY_SCORE",
-            ],
-        )
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 6, "three written names for two symbols");
-    let cagr = rows
-        .iter()
-        .find(|r| r.symbol == "AAPL.US" && r.metric == "CAGR_5Y")
-        .unwrap();
-    assert_eq!(cagr.value, 0.182);
-    assert_eq!(cagr.source, "calculated");
-    assert!(cagr.expires_at.as_deref().unwrap() > cagr.calculated_at.as_str());
-    let drawdown = rows
-        .iter()
-        .find(|r| r.symbol == "ASML.EU" && r.metric == "MAX_DRAWDOWN")
-        .unwrap();
-    assert_eq!(drawdown.value, -0.391);
-    let yield_row = rows.iter().find(|r| r.metric == "DIVIDEND_YIELD").unwrap();
-    assert_eq!(yield_row.source, "yahoo");
-
-    let all = client.metrics(&symbols[..1], &[]).await.unwrap();
-    assert!(all.len() > 20, "no names means every metric");
-    assert!(client.metrics(&[], &["CAGR_5Y"]).await.unwrap().is_empty());
-
     let log = fake.requests();
-    let bodies: Vec<&Value> = log
+    let mut bodies: Vec<&Value> = log
         .iter()
-        .filter(|r| r["path"] == "/scoring/metrics")
+        .filter(|r| r["path"] == "/scoring/score")
         .map(|r| &r["body"])
         .collect();
-    assert_eq!(bodies.len(), 2);
+    bodies.sort_by_key(|b| b["symbol"].as_str().map(str::to_string));
     assert_eq!(
-        bodies[1],
-        &json!({"symbols": ["AAPL.US"]}),
-        "names left out, not empty"
+        bodies,
+        [
+            &json!({"symbol": "AAPL.US", "isin": "US0378331005"}),
+            &json!({"symbol": "ASML.EU", "isin": "NL0010273215"}),
+            &json!({"symbol": "NEW.US", "isin": "US0000000000"}),
+        ]
+    );
+    assert!(
+        log.iter().all(|r| r["path"] != "/scoring/score/batch"),
+        "the batch route fails in the real service"
+    );
+    assert_eq!(
+        fake.unknown_calls(),
+        json!([]),
+        "only routes the service has were called"
     );
 }
 
@@ -433,7 +425,10 @@ async fn a_malformed_body_is_reported_and_not_retried() {
     let scoring_fake = FakeUpstream::start(FakeKind::Scoring);
     let scoring_client = scoring(&config(&scoring_fake));
     scoring_fake.set_fault("malformed", None);
-    let error = scoring_client.scores(&[]).await.unwrap_err();
+    let error = scoring_client
+        .score("AAPL.US", "US0378331005")
+        .await
+        .unwrap_err();
     assert!(matches!(error, UpstreamError::Malformed { .. }), "{error}");
     assert_eq!(scoring_fake.requests().len(), 1);
 }
@@ -485,9 +480,12 @@ async fn empty_answers_are_empty_lists_not_errors() {
     let scoring_fake = FakeUpstream::start(FakeKind::Scoring);
     let scoring_client = scoring(&config(&scoring_fake));
     scoring_fake.set_fault("empty", None);
-    assert_eq!(scoring_client.scores(&[]).await.unwrap(), vec![]);
-    let symbols = vec!["AAPL.US".to_string()];
-    assert_eq!(scoring_client.metrics(&symbols, &[]).await.unwrap(), vec![]);
+    let round = scoring_client.scores(&[]).await;
+    assert!(round.scores.is_empty() && round.failed.is_empty());
+    assert!(
+        scoring_fake.requests().is_empty(),
+        "nothing to score, no call"
+    );
 }
 
 #[tokio::test]
@@ -816,7 +814,7 @@ async fn proxied_failures_open_the_breaker_the_scoring_client_sees() {
         (status.breaker, status.consecutive_failures),
         (BreakerState::Open, 2)
     );
-    let refused = client.scores(&["NL0010273215".to_string()]).await;
+    let refused = client.score("ASML.EU", "NL0010273215").await;
     assert!(
         matches!(refused, Err(UpstreamError::CircuitOpen { .. })),
         "{refused:?}"

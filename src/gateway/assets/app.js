@@ -454,6 +454,36 @@ async function loadHealth() {
     box.append(title, info, list);
     return box;
   }));
+  renderFx(data.fx);
+  loadSecurityMetrics();
+}
+
+function renderFx(fx) {
+  const title = document.createElement("h3");
+  title.textContent = "FX rates" + (fx.source ? " — from " + fx.source : "");
+  const info = document.createElement("p");
+  info.className = fx.stale ? "stale" : "muted";
+  info.textContent = fx.rates.length === 0 ? "no rates stored"
+    : "oldest rate of " + fx.oldest_rate_date + (fx.stale ? " — STALE (older than " + fx.stale_days + " days)" : "");
+  $("fx").replaceChildren(title, info);
+}
+
+async function loadSecurityMetrics() {
+  const { status, data } = await api("GET", "/api/securities");
+  if (status !== 200) return;
+  $("security-metrics").querySelector("tbody").replaceChildren(...data.securities.filter((s) => s.active).map((s) => {
+    const m = s.metrics || {};
+    const row = document.createElement("tr");
+    const source = m.not_enough_history ? "not enough price history — not bought" : m.sources.join(", ");
+    for (const [text, numeric] of [[s.symbol, false], [source, false], [m.age_hours == null ? "" : m.age_hours.toFixed(1), true], [String(m.history_days ?? 0), true]]) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      if (numeric) cell.className = "num";
+      row.append(cell);
+    }
+    if (m.not_enough_history) row.className = "stale";
+    return row;
+  }));
 }
 
 // ---- settings -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@
 mod calculations;
 mod fx;
 mod holdings;
+mod live;
 mod read;
 mod report;
 mod trades;
@@ -31,6 +32,7 @@ pub(super) mod test_fixtures;
 use std::path::{Path, PathBuf};
 
 use crate::store::{Store, StoreError, now_iso};
+pub use live::read_calculated_metrics;
 use read::{Legacy, Row};
 pub use report::{KindReport, LegacyKind, LegacyReport};
 

@@ -343,6 +343,34 @@ const URI_PATH: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Opens a legacy file read-only through a `file:` URI; `immutable` skips locking and the WAL.
 fn open_legacy(path: &Path, immutable: bool) -> rusqlite::Result<Connection> {
+    open_read_only(path, immutable, LEGACY_BUSY_TIMEOUT)
+}
+
+/// Reads one table of [`TABLES`] from a file that a running service writes to: opened
+/// read-only (never immutable: the writer's changes must be seen whole), in one short read
+/// transaction, waiting at most `busy` for the writer's lock. The connection is closed before
+/// this returns, so the writer is never held up for longer than the read.
+pub(super) fn read_live_table(
+    path: &Path,
+    file: &'static str,
+    table: &'static str,
+    busy: Duration,
+) -> Result<Vec<Row>, String> {
+    let spec = TABLES
+        .iter()
+        .find(|t| t.file == file && t.table == table)
+        .ok_or_else(|| format!("{file}: {table} is not a known table"))?;
+    let conn = open_read_only(path, false, busy).map_err(|e| e.to_string())?;
+    let mut tables = read_tables(conn, &[spec]).map_err(|e| e.to_string())?;
+    tables.pop().map_or_else(
+        || Err(format!("{file}: {table} was not read")),
+        |(_, rows)| rows,
+    )
+}
+
+/// Opens a file read-only through a `file:` URI, waiting at most `busy` on another
+/// connection's lock.
+fn open_read_only(path: &Path, immutable: bool, busy: Duration) -> rusqlite::Result<Connection> {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let path = percent_encode(absolute.as_os_str().as_encoded_bytes(), URI_PATH);
     let mut uri = format!("file:{path}?mode=ro");
@@ -353,7 +381,7 @@ fn open_legacy(path: &Path, immutable: bool) -> rusqlite::Result<Connection> {
         | OpenFlags::SQLITE_OPEN_URI
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(uri, flags)?;
-    conn.busy_timeout(LEGACY_BUSY_TIMEOUT)?;
+    conn.busy_timeout(busy)?;
     conn.pragma_update(None, "query_only", true)?;
     Ok(conn)
 }

@@ -17,7 +17,7 @@ impl Store {
                 let mut upsert = tx.prepare_cached(
                     "INSERT INTO fx_rates (currency, per_eur, updated_at) VALUES (?1, ?2, ?3) \
                      ON CONFLICT(currency) DO UPDATE SET per_eur = excluded.per_eur, \
-                     updated_at = excluded.updated_at",
+                     updated_at = excluded.updated_at, rate_date = NULL",
                 )?;
                 for rate in rates {
                     upsert.execute(params![rate.currency(), rate.per_eur(), now])?;
