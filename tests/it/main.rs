@@ -11,6 +11,7 @@ mod crash;
 mod dashboard;
 mod execution_upstream;
 mod fake_upstreams;
+mod feeds;
 mod gateway;
 mod gateway_routes;
 mod generator_properties;
