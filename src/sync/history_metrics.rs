@@ -17,6 +17,10 @@ use crate::store::{MetricRecord, Store, StoreError, iso};
 /// The `source` of metrics computed here.
 pub const HISTORY_SOURCE: &str = "history";
 
+/// How long a metric computed here stays valid: two daily runs, so that a run a little late
+/// leaves no gap.
+const HISTORY_TTL_DAYS: i64 = 2;
+
 /// The annual risk-free rate of the Sharpe and Sortino ratios, as in the backtest.
 const RISK_FREE_RATE: f64 = 0.0;
 
@@ -39,7 +43,7 @@ pub fn refresh_history_metrics(
     now: NaiveDateTime,
 ) -> Result<HistoryMetricsReport, StoreError> {
     let now_iso = iso(now);
-    let expires = iso(now + TimeDelta::days(1));
+    let expires = iso(now + TimeDelta::days(HISTORY_TTL_DAYS));
     let held: BTreeSet<String> = store.positions()?.into_iter().map(|p| p.symbol).collect();
     let symbols: Vec<String> = store
         .securities()?

@@ -392,3 +392,45 @@ fn import_fx_and_import_prices_load_files_and_refuse_malformed_ones() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"));
 }
+
+#[tokio::test]
+async fn the_brokers_candles_are_stored_when_the_wrapper_returns_some() {
+    // The wrapper's history route, answered by a stand-in: candles for AAPL.US, none (the
+    // real wrapper's usual answer) for SAP.EU.
+    let files = Files::default();
+    let envelope = |candles: Value| {
+        json!({"success": true, "data": {"symbol": "X", "candles": candles}, "error": null,
+               "timestamp": "2026-12-04T18:00:00.000000"})
+        .to_string()
+    };
+    files.set(
+        "api/market-data/historical/AAPL.US",
+        &envelope(json!([
+            {"date": "2026-12-03", "open": 189, "high": 191, "low": 188, "close": 190.5, "volume": 1000},
+            {"date": "2026-12-04", "open": 190, "high": 192, "low": 189, "close": 191.25, "volume": 900}
+        ])),
+    );
+    files.set("api/market-data/historical/SAP.EU", &envelope(json!([])));
+    let base = serve_files(&files);
+    let (_dir, store) = temp_store(&["AAPL.US", "SAP.EU"]);
+    let mut upstream = UpstreamConfig::default();
+    upstream.tradernet.url = base;
+    upstream.tradernet.min_interval_secs = 0.0;
+    let upstreams = Arc::new(Upstreams::new(&upstream).unwrap());
+    let feeds = Feeds::new(Arc::clone(&store), upstreams, FeedsConfig::default()).unwrap();
+    let report = feeds.refresh_prices().await.unwrap();
+    assert_eq!(report.candle_days, 2);
+    let day = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
+    assert_eq!(
+        store.daily_closes("AAPL.US").unwrap(),
+        [(day("2026-12-03"), 190.5), (day("2026-12-04"), 191.25)]
+    );
+    assert!(store.daily_closes("SAP.EU").unwrap().is_empty());
+    assert_eq!(
+        files.requests(),
+        [
+            "api/market-data/historical/AAPL.US",
+            "api/market-data/historical/SAP.EU"
+        ]
+    );
+}

@@ -70,7 +70,7 @@ fn history_fills_the_gaps_the_scoring_service_leaves_and_says_when_it_is_too_sho
     assert_eq!(sharpe.source, HISTORY_SOURCE);
     assert_eq!(
         sharpe.expires_at.as_deref(),
-        Some("2026-12-06T12:00:00.000000")
+        Some("2026-12-07T12:00:00.000000")
     );
     assert!(origin("LONG.US", "VOLATILITY_ANNUAL").is_some());
     assert!(
