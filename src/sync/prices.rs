@@ -228,8 +228,10 @@ pub async fn candles_from_broker(
         let candles = match client.candles(&symbol, start, today).await {
             Ok(candles) => candles,
             Err(error) => {
-                tracing::debug!(%symbol, %error, "no candles from the broker");
-                continue;
+                // The rest wait for the next run: failures in a row would open the broker's
+                // breaker, and with it stop the sync jobs that share it.
+                tracing::info!(%symbol, %error, "no candles from the broker this run");
+                break;
             }
         };
         let closes: Vec<DailyClose> = candles

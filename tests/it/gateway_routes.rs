@@ -82,7 +82,9 @@ async fn the_proxy_passes_a_request_through_to_the_python_service() {
         .header("content-type", "application/json")
         .header("x-request-id", "proxy-test-1")
         .header("authorization", "Bearer not-for-upstream")
-        .body(Body::from(r#"{"symbol": "AAPL.US"}"#))
+        .body(Body::from(
+            r#"{"symbol": "AAPL.US", "isin": "US0378331005"}"#,
+        ))
         .unwrap();
     let (status, _, body) = send(&router, request).await;
     assert_eq!(status, 200);
@@ -96,7 +98,10 @@ async fn the_proxy_passes_a_request_through_to_the_python_service() {
     assert_eq!(seen[0]["method"], "POST");
     assert_eq!(seen[0]["path"], "/scoring/score");
     assert_eq!(seen[0]["query"], "source=proxy&n=2");
-    assert_eq!(seen[0]["body"], json!({"symbol": "AAPL.US"}));
+    assert_eq!(
+        seen[0]["body"],
+        json!({"symbol": "AAPL.US", "isin": "US0378331005"})
+    );
     assert_eq!(seen[0]["headers"]["x-request-id"], "proxy-test-1");
 
     // The service's own errors come back unchanged: status, body and content type.

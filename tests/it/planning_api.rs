@@ -320,10 +320,19 @@ fn start_plan(server: &ServerProcess, token: &str) -> Value {
 #[test]
 fn a_plan_with_the_python_services_up_and_then_down() {
     let tradernet = FakeUpstream::start(FakeKind::Tradernet);
-    let scoring = FakeUpstream::start(FakeKind::Scoring);
     let dir = tempfile::tempdir().unwrap();
+    // The scoring service's metrics live in its calculations.db, which the binary reads.
+    let calculations = dir.path().join("calculations.db");
+    let scoring = FakeUpstream::start_with(
+        FakeKind::Scoring,
+        &["--calculations-db", calculations.to_str().unwrap()],
+    );
     let mut env = fast_sync_env(FakeKind::Tradernet, &tradernet.url());
     env.extend(fast_sync_env(FakeKind::Scoring, &scoring.url()));
+    env.push((
+        "TRADING_PLANNER_FEEDS__CALCULATIONS_DB",
+        calculations.display().to_string(),
+    ));
     let server = ServerProcess::start(dir.path(), &env);
     let token = token(dir.path());
     wait_for(Duration::from_secs(20), "a complete sync", || {
