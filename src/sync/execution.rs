@@ -503,8 +503,23 @@ pub(crate) async fn on_store<T: Send + 'static>(
     store: &Arc<Store>,
     f: impl FnOnce(&Store) -> T + Send + 'static,
 ) -> Result<T, tokio::task::JoinError> {
-    let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || f(&store)).await
+    let work: StoreWork = Box::new(move |s| Box::new(f(s)));
+    let answer = run_on_store(Arc::clone(store), work).await?;
+    Ok(*answer
+        .downcast::<T>()
+        .unwrap_or_else(|_| unreachable!("the work answers its own type")))
+}
+
+/// Store work with its answer boxed: every caller goes through one blocking task type, where a
+/// closure of its own would instantiate tokio's task machinery again for each (kilobytes each,
+/// on a board binary with little room left).
+type StoreWork = Box<dyn FnOnce(&Store) -> Box<dyn std::any::Any + Send> + Send>;
+
+async fn run_on_store(
+    store: Arc<Store>,
+    work: StoreWork,
+) -> Result<Box<dyn std::any::Any + Send>, tokio::task::JoinError> {
+    tokio::task::spawn_blocking(move || work(&store)).await
 }
 
 #[cfg(test)]

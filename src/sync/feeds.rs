@@ -20,6 +20,12 @@ const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest wait before a failed FX download is tried again.
 const FX_RETRY: Duration = Duration::from_secs(3600);
 
+#[derive(Clone, Copy)]
+enum FeedJob {
+    Fx,
+    Prices,
+}
+
 /// What one run of the price job did.
 #[derive(Debug, Default)]
 pub struct PricesReport {
@@ -54,39 +60,42 @@ impl Feeds {
     pub fn spawn(self: Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
         let mut jobs = Vec::new();
         if !self.config.ecb_fx_url.is_empty() {
-            let feeds = Arc::clone(&self);
-            jobs.push(tokio::spawn(async move {
-                let every = hours(feeds.config.fx_interval_hours);
-                loop {
-                    let wait = match feeds.refresh_fx().await {
+            jobs.push(tokio::spawn(Arc::clone(&self).run_forever(FeedJob::Fx)));
+        }
+        jobs.push(tokio::spawn(self.run_forever(FeedJob::Prices)));
+        jobs
+    }
+
+    /// One job's loop; both jobs share it, so the runtime holds one task type for them.
+    async fn run_forever(self: Arc<Self>, job: FeedJob) {
+        loop {
+            let wait = match job {
+                FeedJob::Fx => {
+                    let every = hours(self.config.fx_interval_hours);
+                    match self.refresh_fx().await {
                         Ok(_) => every,
                         Err(error) => {
                             tracing::warn!(%error, "FX rates not refreshed; the stored ones are kept");
                             every.min(FX_RETRY)
                         }
-                    };
-                    tokio::time::sleep(wait).await;
+                    }
                 }
-            }));
+                FeedJob::Prices => {
+                    match self.refresh_prices().await {
+                        Ok(report) => tracing::info!(
+                            backfilled = report.backfill.filled.len(),
+                            candle_days = report.candle_days,
+                            with_metrics = report.metrics.computed.len(),
+                            not_enough_history = ?report.metrics.not_enough_history,
+                            "price history refreshed"
+                        ),
+                        Err(error) => tracing::warn!(%error, "price history not refreshed"),
+                    }
+                    hours(self.config.prices_interval_hours)
+                }
+            };
+            tokio::time::sleep(wait).await;
         }
-        let feeds = self;
-        jobs.push(tokio::spawn(async move {
-            let every = hours(feeds.config.prices_interval_hours);
-            loop {
-                match feeds.refresh_prices().await {
-                    Ok(report) => tracing::info!(
-                        backfilled = report.backfill.filled.len(),
-                        candle_days = report.candle_days,
-                        with_metrics = report.metrics.computed.len(),
-                        not_enough_history = ?report.metrics.not_enough_history,
-                        "price history refreshed"
-                    ),
-                    Err(error) => tracing::warn!(%error, "price history not refreshed"),
-                }
-                tokio::time::sleep(every).await;
-            }
-        }));
-        jobs
     }
 
     /// Downloads and stores the ECB's rates once.
@@ -112,9 +121,8 @@ impl Feeds {
         if let Some(tradernet) = &self.upstreams.tradernet {
             report.candle_days = prices::candles_from_broker(&self.store, tradernet, today).await?;
         }
-        let store = Arc::clone(&self.store);
-        report.metrics = tokio::task::spawn_blocking(move || {
-            refresh_history_metrics(&store, today, Local::now().naive_local())
+        report.metrics = super::execution::on_store(&self.store, move |store| {
+            refresh_history_metrics(store, today, Local::now().naive_local())
         })
         .await
         .map_err(|e| StoreError::Invalid {

@@ -9,8 +9,6 @@
 //! two dates, a bad rate, a currency twice, a truncated file) refuses the whole file, and the
 //! stored rates stay as they were.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 
 use crate::domain::{Currency, Decimal, FxRate};
@@ -53,7 +51,8 @@ pub fn parse_ecb_daily(text: &str) -> Result<EcbRates, FeedError> {
         return refuse("the file is incomplete (no closing Envelope tag)");
     }
     let mut date = None;
-    let mut rates: BTreeMap<Currency, Decimal> = BTreeMap::new();
+    // Small lists searched in place: maps would add code for nothing on ~30 entries.
+    let mut rates: Vec<(Currency, Decimal)> = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("<Cube") {
         rest = &rest[start + "<Cube".len()..];
@@ -62,11 +61,8 @@ pub fn parse_ecb_daily(text: &str) -> Result<EcbRates, FeedError> {
             .ok_or_else(|| FeedError("a Cube element is not closed".into()))?;
         let attributes = parse_attributes(rest[..end].trim_end_matches('/'))?;
         rest = &rest[end + 1..];
-        match (
-            attributes.get("time"),
-            attributes.get("currency"),
-            attributes.get("rate"),
-        ) {
+        let get = |name: &str| attributes.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+        match (get("time"), get("currency"), get("rate")) {
             (None, None, None) => {}
             (Some(time), None, None) => {
                 if date.is_some() {
@@ -95,9 +91,10 @@ pub fn parse_ecb_daily(text: &str) -> Result<EcbRates, FeedError> {
                 if currency == Currency::EUR {
                     return refuse("a rate for EUR itself");
                 }
-                if rates.insert(currency, per_eur).is_some() {
+                if rates.iter().any(|(c, _)| *c == currency) {
                     return refuse(format!("{code} appears twice"));
                 }
+                rates.push((currency, per_eur));
             }
             _ => return refuse("a Cube element mixes a date with a rate, or lacks half a rate"),
         }
@@ -117,8 +114,8 @@ pub fn parse_ecb_daily(text: &str) -> Result<EcbRates, FeedError> {
 }
 
 /// The `name='value'` (or `name="value"`) pairs of an element.
-fn parse_attributes(text: &str) -> Result<BTreeMap<&str, &str>, FeedError> {
-    let mut attributes = BTreeMap::new();
+fn parse_attributes(text: &str) -> Result<Vec<(&str, &str)>, FeedError> {
+    let mut attributes: Vec<(&str, &str)> = Vec::new();
     let mut rest = text.trim();
     while !rest.is_empty() {
         let (name, after) = rest
@@ -134,9 +131,10 @@ fn parse_attributes(text: &str) -> Result<BTreeMap<&str, &str>, FeedError> {
             .find(quote)
             .ok_or_else(|| FeedError("a Cube attribute's quote is not closed".into()))?;
         let value = &after[1..1 + value_end];
-        if attributes.insert(name.trim(), value.trim()).is_some() {
+        if attributes.iter().any(|(n, _)| *n == name.trim()) {
             return refuse(format!("the attribute {} appears twice", name.trim()));
         }
+        attributes.push((name.trim(), value.trim()));
         rest = after[value_end + 2..].trim_start();
     }
     Ok(attributes)
@@ -205,10 +203,9 @@ pub async fn refresh(
     let outcome = download(client, url)
         .await
         .and_then(|t| parse_ecb_daily(&t));
-    let store = std::sync::Arc::clone(store);
     let saved = outcome.clone();
-    let written = tokio::task::spawn_blocking(move || match &saved {
-        Ok(rates) => store_rates(&store, rates, ECB_SOURCE).map(Some),
+    let written = super::execution::on_store(store, move |store| match &saved {
+        Ok(rates) => store_rates(store, rates, ECB_SOURCE).map(Some),
         Err(_) => store.mark_stale(FX_KIND).map(|_| None),
     })
     .await

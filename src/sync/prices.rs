@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chrono::{Months, NaiveDate};
 
+use super::execution::on_store;
 use crate::store::{DailyClose, QuoteRecord, Store, StoreError, now_iso};
 use crate::upstream::TradernetClient;
 
@@ -147,11 +148,10 @@ pub async fn backfill_from_csv(
     pause: Duration,
 ) -> Result<BackfillReport, StoreError> {
     let pending: Vec<String> = {
-        let store = Arc::clone(store);
-        tokio::task::spawn_blocking(move || {
+        on_store(store, |store| {
             let done = store.backfilled_symbols()?;
             Ok::<_, StoreError>(
-                tracked_symbols(&store)?
+                tracked_symbols(store)?
                     .into_iter()
                     .filter(|s| !done.contains(s))
                     .collect(),
@@ -178,9 +178,8 @@ pub async fn backfill_from_csv(
         });
         match closes {
             Ok(closes) => {
-                let store = Arc::clone(store);
                 let name = symbol.clone();
-                let added = tokio::task::spawn_blocking(move || {
+                let added = on_store(store, move |store| {
                     let added = store.put_daily_closes(&closes, false)?;
                     store.mark_backfilled(&name, &now_iso(), closes.len())?;
                     Ok::<_, StoreError>(added)
@@ -207,11 +206,10 @@ pub async fn candles_from_broker(
     today: NaiveDate,
 ) -> Result<usize, StoreError> {
     let short: Vec<String> = {
-        let store = Arc::clone(store);
-        tokio::task::spawn_blocking(move || {
+        on_store(store, |store| {
             let spans = store.history_spans()?;
             Ok::<_, StoreError>(
-                tracked_symbols(&store)?
+                tracked_symbols(store)?
                     .into_iter()
                     .filter(|s| spans.get(s).is_none_or(|span| span.days < ENOUGH_DAYS))
                     .collect(),
@@ -248,8 +246,7 @@ pub async fn candles_from_broker(
         if closes.is_empty() {
             continue;
         }
-        let store = Arc::clone(store);
-        stored += tokio::task::spawn_blocking(move || store.put_daily_closes(&closes, false))
+        stored += on_store(store, move |store| store.put_daily_closes(&closes, false))
             .await
             .map_err(join_error)??;
     }

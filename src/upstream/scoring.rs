@@ -94,32 +94,24 @@ impl ScoringClient {
     }
 
     /// Scores `securities` (symbol, ISIN), one `POST /scoring/score` each, at most
-    /// [`SCORE_CONCURRENCY`] at a time. `/score/batch` is never used: it ignores its list,
+    /// [`SCORE_CONCURRENCY`] at a time, in the order given. `/score/batch` is never used: it ignores its list,
     /// rescores every security for seconds and then fails (§2.4). Each call goes through the
     /// service's breaker and rate limit, so once the breaker opens the remaining calls fail at
     /// once instead of waiting on a failing service.
     pub async fn scores(&self, securities: &[(String, String)]) -> ScoreRound {
-        use futures_util::StreamExt;
-        // Owned items: a stream of borrowed ones trips the compiler's Send check of the job.
-        let answers: Vec<(String, Result<Option<SecurityScore>, UpstreamError>)> =
-            futures_util::stream::iter(securities.to_vec())
-                .map(|(symbol, isin)| async move {
-                    let answer = self.score(&symbol, &isin).await;
-                    (symbol, answer)
-                })
-                .buffer_unordered(SCORE_CONCURRENCY)
-                .collect()
-                .await;
         let mut round = ScoreRound::default();
-        for (symbol, answer) in answers {
-            match answer {
-                Ok(Some(score)) => round.scores.push(score),
-                Ok(None) => round.not_found.push(symbol),
-                Err(error) => round.failed.push((symbol, error)),
+        // Chunks of SCORE_CONCURRENCY in flight at once, answers kept in the order asked.
+        for chunk in securities.chunks(SCORE_CONCURRENCY) {
+            let calls = chunk.iter().map(|(symbol, isin)| self.score(symbol, isin));
+            let answers = futures_util::future::join_all(calls).await;
+            for ((symbol, _), answer) in chunk.iter().zip(answers) {
+                match answer {
+                    Ok(Some(score)) => round.scores.push(score),
+                    Ok(None) => round.not_found.push(symbol.clone()),
+                    Err(error) => round.failed.push((symbol.clone(), error)),
+                }
             }
         }
-        round.scores.sort_by(|a, b| a.symbol.cmp(&b.symbol));
-        round.not_found.sort();
         round
     }
 }
