@@ -112,7 +112,10 @@ pub fn stored_data(data_dir: &Path) -> Vec<String> {
         "SELECT broker_id || ' ' || symbol || ' ' || side || ' ' || quantity FROM broker_orders ORDER BY broker_id",
         "SELECT coalesce(order_id, '') || ' ' || symbol || ' ' || quantity FROM trades ORDER BY id",
         "SELECT symbol || ' ' || total_score FROM security_scores ORDER BY symbol",
-        "SELECT symbol || ' ' || metric || ' ' || value FROM calculated_metrics ORDER BY symbol, metric",
+        // Metrics computed here from the price history (the broker's candles feed it) are
+        // not the synced data a fault could corrupt; they may appear whenever that job runs.
+        "SELECT symbol || ' ' || metric || ' ' || value FROM calculated_metrics \
+         WHERE source <> 'history' ORDER BY symbol, metric",
     ]
     .iter()
     .flat_map(|sql| {
