@@ -358,8 +358,22 @@ impl Syncer {
             .collect();
         let mut ids = BTreeSet::new();
         let mut orders = Vec::with_capacity(answer.len());
+        let mut unattributable = Vec::new();
         for (index, order) in answer.into_iter().enumerate() {
             let symbol = crate::domain::normalize_symbol(&order.symbol);
+            let Some(side) = order.side.filter(|_| !symbol.is_empty()) else {
+                tracing::warn!(id = %order.id, %symbol, "open order without a symbol or side: live orders are blocked while it is listed");
+                unattributable.push(order.id);
+                continue;
+            };
+            if order.margin {
+                tracing::warn!(id = %order.id, %symbol, ?side, "open order on margin (buy on margin or short sale)");
+            }
+            if order.quantity.is_zero() {
+                tracing::warn!(id = %order.id, %symbol, "open order without a quantity: live orders are blocked while it is listed");
+                unattributable.push(order.id);
+                continue;
+            }
             let Some(currency) = order.currency.or_else(|| securities.get(&symbol).copied()) else {
                 tracing::warn!(%symbol, "open order of a security outside the universe, in an unknown currency, skipped");
                 continue;
@@ -376,15 +390,16 @@ impl Syncer {
             orders.push(BrokerOrderRecord {
                 broker_id,
                 symbol,
-                side: order.side,
+                side,
                 quantity: order.quantity,
                 price: order.price.unwrap_or(Decimal::ZERO),
                 currency,
             });
         }
-        let rows = orders.len();
+        let rows = orders.len() + unattributable.len();
         on_store(&self.store, move |s| {
-            s.replace_broker_orders(&orders, AllowEmpty::Yes)
+            s.replace_broker_orders(&orders, AllowEmpty::Yes)?;
+            s.replace_unattributable_orders(&unattributable)
         })
         .await??;
         Ok(JobOutcome::Updated { rows })
