@@ -19,8 +19,8 @@ use crate::domain::{Currency, Decimal, Money};
 use crate::evaluator::ScoringProfile;
 use crate::evaluator::symbol_terms::metric_names;
 use crate::store::{
-    AllowEmpty, BrokerOrderRecord, MetricRecord, NewTrade, OrderFill, PositionRecord, QuoteRecord,
-    ScoreRecord, SecurityRecord, Store, StoreError, TradeSource, now_iso,
+    AllowEmpty, BrokerOrderRecord, MetricRecord, PositionRecord, QuoteRecord, ScoreRecord,
+    SecurityRecord, Store, StoreError, now_iso,
 };
 use crate::upstream::{UpstreamError, Upstreams};
 
@@ -399,7 +399,8 @@ impl Syncer {
         let rows = orders.len() + unattributable.len();
         on_store(&self.store, move |s| {
             s.replace_broker_orders(&orders, AllowEmpty::Yes)?;
-            s.replace_unattributable_orders(&unattributable)
+            s.replace_unattributable_orders(&unattributable)?;
+            super::settlement::confirm_from_open_orders(s, &orders)
         })
         .await??;
         Ok(JobOutcome::Updated { rows })
@@ -460,7 +461,10 @@ impl Syncer {
         if answer.is_empty() {
             return Ok(kept("the broker listed no executed trades"));
         }
-        let recorded = on_store(&self.store, move |s| record_broker_trades(s, &answer)).await??;
+        let recorded = on_store(&self.store, move |s| {
+            super::settlement::record_broker_trades(s, &answer)
+        })
+        .await??;
         Ok(JobOutcome::Updated { rows: recorded })
     }
 
@@ -527,61 +531,6 @@ fn kept(reason: &str) -> JobOutcome {
     JobOutcome::KeptStored {
         reason: reason.to_string(),
     }
-}
-
-/// Records the broker's executed trades once each (by order id), settling the open order we
-/// placed for it, if any. Returns how many were new.
-fn record_broker_trades(
-    store: &Store,
-    trades: &[crate::upstream::tradernet::BrokerTrade],
-) -> Result<usize, StoreError> {
-    let currencies: BTreeMap<String, Currency> = store
-        .securities()?
-        .into_iter()
-        .map(|s| (s.symbol, s.currency))
-        .collect();
-    let mut new = 0;
-    for trade in trades {
-        let symbol = crate::domain::normalize_symbol(&trade.symbol);
-        if trade.order_id.is_empty() || trade.quantity.is_zero() {
-            continue;
-        }
-        if let Some(open) = store.open_order_by_broker_id(&trade.order_id)? {
-            store.fill_pending_order(
-                open.id,
-                &OrderFill {
-                    price: trade.price,
-                    fx_per_eur: None,
-                    executed_at: trade.executed_at.clone(),
-                    source: TradeSource::Broker,
-                    order_id: Some(trade.order_id.clone()),
-                },
-            )?;
-            new += 1;
-            continue;
-        }
-        let Some(&currency) = currencies.get(&symbol) else {
-            tracing::warn!(%symbol, order_id = %trade.order_id, "trade of an unknown security skipped");
-            continue;
-        };
-        let recorded = store.record_trade(&NewTrade {
-            symbol,
-            isin: None,
-            side: trade.side,
-            quantity: trade.quantity,
-            price: trade.price,
-            currency,
-            fx_per_eur: None,
-            executed_at: trade.executed_at.clone(),
-            source: TradeSource::Broker,
-            order_id: Some(trade.order_id.clone()),
-            idempotency_key: None,
-        })?;
-        if recorded.was_inserted() {
-            new += 1;
-        }
-    }
-    Ok(new)
 }
 
 /// Monday to Friday, between the open and close minutes (UTC); a close before the open spans

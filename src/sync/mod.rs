@@ -5,3 +5,4 @@
 pub(crate) mod cycle;
 pub mod execution;
 pub mod jobs;
+mod settlement;
