@@ -41,6 +41,23 @@ pub struct AuthConfig {
     pub token_file: String,
     /// Whether read-only routes (GET) answer without the token.
     pub open_reads: bool,
+    /// Who may call the pure computation routes of the old services without the token.
+    pub compat_routes: CompatRoutes,
+}
+
+/// Token rule of the pure computation routes of the old services (`POST /evaluator/evaluate`,
+/// `/opportunity/identify`, `/generator/generate`, `/coordinator/create-plan`), which the old
+/// Python clients call without a token. Routes that write or trade always need it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CompatRoutes {
+    /// Open to clients on this machine (loopback), the token for everyone else.
+    #[default]
+    Loopback,
+    /// Open to every client.
+    Open,
+    /// The token for everyone, like every other state-changing route.
+    Token,
 }
 
 impl Default for AuthConfig {
@@ -49,6 +66,7 @@ impl Default for AuthConfig {
             token: String::new(),
             token_file: String::new(),
             open_reads: true,
+            compat_routes: CompatRoutes::default(),
         }
     }
 }

@@ -1,14 +1,17 @@
 //! Bearer-token authentication: where the token comes from, and the layer that asks for it.
 //!
-//! State-changing requests always need the token. Reads need it too when `auth.open_reads` is
-//! off, except the probes of supervisors, which cannot be given a secret.
+//! State-changing requests always need the token, except the pure computation routes of the
+//! old services under `auth.compat_routes` (the unmodified Python clients send none). Reads
+//! need it too when `auth.open_reads` is off, except the probes of supervisors, which cannot be
+//! given a secret.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -16,7 +19,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::AppState;
-use crate::config::AuthConfig;
+use crate::config::{AuthConfig, CompatRoutes};
 
 /// Name of the generated token's file in the data directory.
 pub const TOKEN_FILE_NAME: &str = "access-token";
@@ -29,6 +32,15 @@ pub const ALWAYS_OPEN: &[&str] = &[
     "/",
     "/assets/app.js",
     "/assets/app.css",
+];
+
+/// The compatibility routes that only compute an answer from their request: they write
+/// nothing and trade nothing, so `auth.compat_routes` may open them to the old clients.
+pub const COMPUTE_ROUTES: &[&str] = &[
+    "/evaluator/evaluate",
+    "/opportunity/identify",
+    "/generator/generate",
+    "/coordinator/create-plan",
 ];
 
 /// Where the token in use came from.
@@ -170,6 +182,26 @@ fn is_open(method: &Method, path: &str, open_reads: bool) -> bool {
     *method == Method::OPTIONS || (read && (open_reads || ALWAYS_OPEN.contains(&path)))
 }
 
+/// Whether `auth.compat_routes` lets this request to a computation route go on without the
+/// token. `peer` is `None` when the server was not given the client's address; such a request
+/// counts as remote.
+fn is_open_compat(
+    method: &Method,
+    path: &str,
+    rule: CompatRoutes,
+    peer: Option<SocketAddr>,
+) -> bool {
+    if *method != Method::POST || !COMPUTE_ROUTES.contains(&path) {
+        return false;
+    }
+    match rule {
+        CompatRoutes::Open => true,
+        CompatRoutes::Token => false,
+        // An IPv4 client of a dual-stack socket shows as ::ffff:127.0.0.1.
+        CompatRoutes::Loopback => peer.is_some_and(|p| p.ip().to_canonical().is_loopback()),
+    }
+}
+
 /// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive.
 fn bearer(value: &HeaderValue) -> Option<&[u8]> {
     let value = value.as_bytes();
@@ -200,6 +232,18 @@ pub async fn require_token(
         request.method(),
         request.uri().path(),
         state.config.auth.open_reads,
+    ) {
+        return next.run(request).await;
+    }
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0);
+    if is_open_compat(
+        request.method(),
+        request.uri().path(),
+        state.config.auth.compat_routes,
+        peer,
     ) {
         return next.run(request).await;
     }

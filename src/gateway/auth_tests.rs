@@ -9,6 +9,7 @@ fn config(token: &str, token_file: &str) -> AuthConfig {
         token: token.to_string(),
         token_file: token_file.to_string(),
         open_reads: true,
+        ..AuthConfig::default()
     }
 }
 

@@ -188,9 +188,13 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> s
             let _ = signalled.send(Some(tokio::time::Instant::now()));
         }
     };
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .into_future();
+    // The client's address decides whether `auth.compat_routes: loopback` opens a route.
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop)
+    .into_future();
     let deadline = async {
         if let Ok(at) = on_signal.wait_for(Option::is_some).await
             && let Some(at) = *at

@@ -260,6 +260,11 @@ impl Store {
         self.read(|conn| trade_by_key(conn, key))
     }
 
+    /// The trade recorded under the broker's id (its trade or order id), if any.
+    pub fn trade_by_order_id(&self, order_id: &str) -> Result<Option<Trade>, StoreError> {
+        self.read(|conn| find_trade(conn, "order_id = ?1", &order_id))
+    }
+
     /// The order (in any status) recorded under an idempotency key, if any.
     pub fn order_by_key(&self, key: &str) -> Result<Option<PendingOrder>, StoreError> {
         self.read(|conn| find_order(conn, "idempotency_key = ?1", &key))

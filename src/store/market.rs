@@ -144,6 +144,37 @@ impl Store {
     }
 
     /// The broker's open orders as last synced, by symbol then id.
+    /// Replaces the broker's open orders that could not be attributed (no symbol or no
+    /// side), by their broker id (empty when the broker sent none).
+    pub fn replace_unattributable_orders(&self, broker_ids: &[String]) -> Result<(), StoreError> {
+        let now = now_iso();
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute("DELETE FROM unattributable_broker_orders", [])?;
+            for id in broker_ids {
+                tx.execute(
+                    "INSERT INTO unattributable_broker_orders (broker_id, raw_side, seen_at) \
+                     VALUES (?1, '', ?2)",
+                    rusqlite::params![id, now],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// The broker ids of the open orders that could not be attributed; while any is listed,
+    /// live orders are blocked.
+    pub fn unattributable_orders(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT broker_id FROM unattributable_broker_orders ORDER BY broker_id",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
     pub fn broker_orders(&self) -> Result<Vec<BrokerOrderRecord>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(

@@ -8,6 +8,7 @@
 //! transaction costs included. Each step's key is `plan-<id>-step-<n>`, so a step executes at
 //! most once however often a cycle is retried.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -82,6 +83,8 @@ pub enum SkipCode {
     InsufficientCash,
     InsufficientShares,
     Rejected,
+    /// Live mode: the broker lists an open order whose symbol or side cannot be read.
+    UnattributableOrder,
 }
 
 /// A broker answer to a live order.
@@ -188,9 +191,32 @@ pub async fn execute_steps<G: OrderGateway>(
     })
     .await??;
     let max_trades = usize::try_from(max_trades.max(0)).unwrap_or(0);
+    let unattributable = match mode {
+        TradingMode::Live => on_store(store, |s| s.unattributable_orders()).await??,
+        TradingMode::Research => Vec::new(),
+    };
     let mut outcomes = Vec::with_capacity(steps.len());
     let mut sent = 0usize;
+    // Live mode: what this cycle's earlier buys committed, per currency; the broker settles
+    // later, so the synced cash does not show it yet.
+    // Orders of earlier cycles still open hold their cash too (at their expected price).
+    let mut committed: BTreeMap<Currency, Money> = match mode {
+        TradingMode::Live => on_store(store, open_buys_by_currency).await??,
+        TradingMode::Research => BTreeMap::new(),
+    };
     for step in steps {
+        if !unattributable.is_empty() {
+            outcomes.push(skip(
+                step,
+                SkipCode::UnattributableOrder,
+                format!(
+                    "the broker lists {} open order(s) without a readable symbol or side; \
+                     live orders wait until it no longer does",
+                    unattributable.len()
+                ),
+            ));
+            continue;
+        }
         if sent >= max_trades {
             outcomes.push(skip(
                 step,
@@ -215,7 +241,47 @@ pub async fn execute_steps<G: OrderGateway>(
                 let step = step.clone();
                 on_store(store, move |s| paper_fill(s, &step, &order, now)).await??
             }
-            TradingMode::Live => live_order(store, broker, step, &order).await?,
+            TradingMode::Live => {
+                let cost = match step.side {
+                    Side::Buy => Some(order_cost(step, &order)?),
+                    Side::Sell => None,
+                };
+                if let Some(cost) = cost {
+                    let currency = order.currency;
+                    let cash = on_store(store, move |s| s.cash_balance(currency)).await??;
+                    let cash = cash.unwrap_or(Money::zero(currency));
+                    let earlier = committed
+                        .get(&currency)
+                        .copied()
+                        .unwrap_or(Money::zero(currency));
+                    if !covers_without_margin(cash, earlier, cost).map_err(StoreError::from)? {
+                        outcomes.push(skip(
+                            step,
+                            SkipCode::InsufficientCash,
+                            format!(
+                                "buying costs {cost} and {cash} is held, {earlier} of it taken by \
+                                 open and earlier orders: the broker would lend the rest \
+                                 (margin), so the order is not sent"
+                            ),
+                        ));
+                        continue;
+                    }
+                }
+                let outcome = live_order(store, broker, step, &order).await?;
+                if let Some(cost) = cost
+                    && matches!(
+                        outcome,
+                        StepOutcome::Placed { .. } | StepOutcome::Unconfirmed { .. }
+                    )
+                {
+                    let total = match committed.get(&cost.currency()) {
+                        Some(sum) => sum.checked_add(cost).map_err(StoreError::from)?,
+                        None => cost,
+                    };
+                    committed.insert(cost.currency(), total);
+                }
+                outcome
+            }
         };
         if matches!(
             outcome,
@@ -240,6 +306,41 @@ struct PricedOrder {
     currency: Currency,
     fee: Money,
     rate: crate::domain::FxRate,
+}
+
+/// The value of our open buy orders per currency: cash the broker will take when they fill.
+fn open_buys_by_currency(store: &Store) -> Result<BTreeMap<Currency, Money>, StoreError> {
+    let mut sums: BTreeMap<Currency, Money> = BTreeMap::new();
+    for open in store.pending_orders(Some(crate::store::OrderStatus::Open))? {
+        if open.order.side != Side::Buy {
+            continue;
+        }
+        let value =
+            Money::from_price_quantity(open.order.price, open.order.quantity, open.order.currency)?;
+        let total = match sums.get(&open.order.currency) {
+            Some(sum) => sum.checked_add(value)?,
+            None => value,
+        };
+        sums.insert(open.order.currency, total);
+    }
+    Ok(sums)
+}
+
+/// What a buy takes from the currency's cash: its value at the stored quote plus costs.
+fn order_cost(step: &PlanStep, order: &PricedOrder) -> Result<Money, StoreError> {
+    let value = Money::from_price_quantity(order.price, step.quantity, order.currency)?;
+    Ok(value.checked_add(order.fee)?)
+}
+
+/// Whether `cash` of a currency, less what `earlier` orders of the cycle committed, covers
+/// `cost` without borrowing: the broker's buy allows margin by default and lends whatever the
+/// cash does not cover, so a buy is sent only when this holds.
+pub(crate) fn covers_without_margin(
+    cash: Money,
+    earlier: Money,
+    cost: Money,
+) -> Result<bool, crate::domain::MoneyError> {
+    Ok(!cash.checked_sub(earlier)?.checked_sub(cost)?.is_negative())
 }
 
 fn skip(step: &PlanStep, code: SkipCode, reason: String) -> StepOutcome {
@@ -477,6 +578,21 @@ async fn live_order<G: OrderGateway>(
         )
         .await;
     Ok(match answer {
+        Ok(broker_order_id) if broker_order_id.is_empty() => {
+            // The real wrapper never passes the broker's order id on, though the order went
+            // out. It counts as sent; its open row keeps the symbol blocked and the step's key
+            // keeps it from being sent again, until the open-orders and trades syncs settle it.
+            tracing::warn!(
+                symbol = %pending.order.symbol,
+                pending_order_id = id,
+                "the broker accepted the order without an order id; it stays unconfirmed until the trades sync settles it"
+            );
+            StepOutcome::Placed {
+                step: step.step,
+                pending_order_id: id,
+                broker_order_id,
+            }
+        }
         Ok(broker_order_id) => {
             let recorded_id = broker_order_id.clone();
             on_store(store, move |s| s.set_broker_order_id(id, &recorded_id)).await??;

@@ -13,6 +13,8 @@ use crate::store::{AllowEmpty, PositionRecord, QuoteRecord, SecurityRecord, Trad
 struct RecordingBroker {
     calls: Mutex<Vec<(String, Side, Quantity, String)>>,
     answer: Mutex<Option<PlaceOrderError>>,
+    /// Accept orders without an order id, as the real wrapper does.
+    no_ids: std::sync::atomic::AtomicBool,
 }
 
 impl RecordingBroker {
@@ -36,6 +38,7 @@ impl OrderGateway for RecordingBroker {
         calls.push((symbol.into(), side, quantity, idempotency_key.into()));
         match self.answer.lock().unwrap().clone() {
             Some(error) => Err(error),
+            None if self.no_ids.load(std::sync::atomic::Ordering::Relaxed) => Ok(String::new()),
             None => Ok(format!("B{}", calls.len())),
         }
     }
@@ -345,6 +348,196 @@ async fn a_rejected_order_is_cancelled_and_a_lost_answer_keeps_blocking() {
     assert_eq!(broker.calls().len(), 2);
 }
 
+/// A second Hong Kong line, so two buys of the cycle draw on the same HKD cash.
+fn with_second_hkd_line(store: &Store) {
+    let hkd = Currency::new("HKD").unwrap();
+    let mut security = SecurityRecord::new("9988.HK", "Alibaba", hkd);
+    security.min_lot = 100;
+    let mut all = store.securities().unwrap();
+    all.push(security);
+    store.replace_securities(&all, AllowEmpty::No).unwrap();
+    store
+        .put_quotes(&[QuoteRecord {
+            symbol: "9988.HK".into(),
+            price: dec("80"),
+            currency: hkd,
+            as_of: "2026-11-20T10:00:00.000000".into(),
+            source: "test".into(),
+        }])
+        .unwrap();
+}
+
+#[tokio::test]
+async fn live_mode_never_sends_a_buy_the_cash_of_its_currency_does_not_cover() {
+    let (_dir, store) = universe();
+    store.set_trading_mode(TradingMode::Live).unwrap();
+    store
+        .set_count_setting(keys::MAX_TRADES_PER_CYCLE, 5)
+        .unwrap();
+    let broker = RecordingBroker::default();
+    // 20 AAPL cost 4,000 USD; 2,000 USD are held. Paper mode would take the rest from EUR;
+    // the broker would lend it.
+    let report = execute_steps(
+        &store,
+        &broker,
+        &[step(1, 0, "AAPL.US", Side::Buy, 20)],
+        chrono::Local::now().naive_local(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(&report.outcomes[0], StepOutcome::Skipped { code: SkipCode::InsufficientCash, reason, .. } if reason.contains("margin")),
+        "{report:?}"
+    );
+    assert!(broker.calls().is_empty());
+}
+
+#[tokio::test]
+async fn live_mode_counts_the_cycles_earlier_buys_against_the_currencys_cash() {
+    let (_dir, store) = universe();
+    store.set_trading_mode(TradingMode::Live).unwrap();
+    store
+        .set_count_setting(keys::MAX_TRADES_PER_CYCLE, 5)
+        .unwrap();
+    with_second_hkd_line(&store);
+    let broker = RecordingBroker::default();
+    // 40,000 HKD: 100 Tencent take 30,000 and costs; 200 Alibaba (16,000) no longer fit.
+    let steps = [
+        step(1, 0, "0700.HK", Side::Buy, 100),
+        step(1, 1, "9988.HK", Side::Buy, 200),
+    ];
+    let report = execute_steps(&store, &broker, &steps, chrono::Local::now().naive_local())
+        .await
+        .unwrap();
+    assert!(
+        matches!(report.outcomes[0], StepOutcome::Placed { .. }),
+        "{report:?}"
+    );
+    assert!(
+        matches!(
+            report.outcomes[1],
+            StepOutcome::Skipped {
+                code: SkipCode::InsufficientCash,
+                ..
+            }
+        ),
+        "{report:?}"
+    );
+    assert_eq!(broker.calls().len(), 1);
+    // A later cycle still counts the open order's cash.
+    let later = execute_steps(
+        &store,
+        &broker,
+        &[step(2, 0, "9988.HK", Side::Buy, 200)],
+        chrono::Local::now().naive_local(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(
+            later.outcomes[0],
+            StepOutcome::Skipped {
+                code: SkipCode::InsufficientCash,
+                ..
+            }
+        ),
+        "{later:?}"
+    );
+    // Negative cash (an overdrawn currency) covers nothing.
+    store
+        .replace_cash_balances(
+            &[Money::parse("-15.20", Currency::new("HKD").unwrap()).unwrap()],
+            AllowEmpty::No,
+        )
+        .unwrap();
+    store
+        .cancel_pending_order(store.open_order_for("0700.HK").unwrap().unwrap().id)
+        .unwrap();
+    let overdrawn = execute_steps(
+        &store,
+        &broker,
+        &[step(3, 0, "9988.HK", Side::Buy, 100)],
+        chrono::Local::now().naive_local(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(
+            overdrawn.outcomes[0],
+            StepOutcome::Skipped {
+                code: SkipCode::InsufficientCash,
+                ..
+            }
+        ),
+        "{overdrawn:?}"
+    );
+    assert_eq!(broker.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn an_order_accepted_without_an_id_counts_as_placed_and_is_never_sent_again() {
+    let (_dir, store) = universe();
+    store.set_trading_mode(TradingMode::Live).unwrap();
+    let broker = RecordingBroker::default();
+    broker
+        .no_ids
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let steps = [step(4, 0, "AAPL.US", Side::Buy, 2)];
+    let report = execute_steps(&store, &broker, &steps, chrono::Local::now().naive_local())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&report.outcomes[0], StepOutcome::Placed { broker_order_id, .. } if broker_order_id.is_empty()),
+        "{report:?}"
+    );
+    let open = store.open_order_for("AAPL.US").unwrap().unwrap();
+    assert_eq!(
+        open.broker_order_id, None,
+        "unconfirmed until a sync settles it"
+    );
+    let again = execute_steps(&store, &broker, &steps, chrono::Local::now().naive_local())
+        .await
+        .unwrap();
+    assert!(matches!(
+        again.outcomes[0],
+        StepOutcome::AlreadyExecuted { .. }
+    ));
+    assert_eq!(broker.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn an_open_order_nobody_can_attribute_blocks_live_orders_only() {
+    let (_dir, store) = universe();
+    store
+        .replace_unattributable_orders(&["418820999".to_string()])
+        .unwrap();
+    let broker = RecordingBroker::default();
+    let steps = [step(4, 0, "SAP.EU", Side::Buy, 1)];
+    store.set_trading_mode(TradingMode::Live).unwrap();
+    let report = execute_steps(&store, &broker, &steps, chrono::Local::now().naive_local())
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            report.outcomes[0],
+            StepOutcome::Skipped {
+                code: SkipCode::UnattributableOrder,
+                ..
+            }
+        ),
+        "{report:?}"
+    );
+    assert!(broker.calls().is_empty());
+    store.replace_unattributable_orders(&[]).unwrap();
+    let report = execute_steps(&store, &broker, &steps, chrono::Local::now().naive_local())
+        .await
+        .unwrap();
+    assert!(
+        matches!(report.outcomes[0], StepOutcome::Placed { .. }),
+        "{report:?}"
+    );
+}
+
 fn any_step() -> impl Strategy<Value = PlanStep> {
     (
         1i64..4,
@@ -418,5 +611,34 @@ proptest! {
         let symbols: std::collections::BTreeSet<_> = calls.iter().map(|c| c.0.clone()).collect();
         // Every accepted order stays open, so each symbol is ordered at most once.
         prop_assert_eq!(symbols.len(), calls.len());
+        // No buy borrows: the buys sent, at their quotes, never exceed the currency's cash.
+        let mut spent: std::collections::BTreeMap<Currency, Decimal> = Default::default();
+        for (symbol, side, quantity, _) in &calls {
+            if *side == Side::Buy {
+                let quote = store.quote(symbol).unwrap().unwrap();
+                let value = quote.price.checked_mul(quantity.as_decimal()).unwrap();
+                let sum = spent.entry(quote.currency).or_insert(Decimal::ZERO);
+                *sum = sum.checked_add(value).unwrap();
+            }
+        }
+        for (currency, value) in spent {
+            let held = store.cash_balance(currency).unwrap().unwrap().to_decimal();
+            prop_assert!(value <= held, "{} {} bought, {} held", value, currency, held);
+        }
+    }
+
+    /// A buy is covered only when the cash left after earlier orders pays for it in full.
+    #[test]
+    fn a_buy_is_covered_only_by_the_cash_left_after_earlier_orders(
+        cash in -1_000_000i64..1_000_000,
+        earlier in 0i64..1_000_000,
+        cost in 1i64..1_000_000,
+    ) {
+        let hkd = Currency::new("HKD").unwrap();
+        let money = |cents: i64| {
+            Money::from_decimal_exact(Decimal::new(i128::from(cents), 2).unwrap(), hkd).unwrap()
+        };
+        let covered = covers_without_margin(money(cash), money(earlier), money(cost)).unwrap();
+        prop_assert_eq!(covered, cash - earlier >= cost);
     }
 }

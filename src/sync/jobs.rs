@@ -17,8 +17,8 @@ use super::execution::on_store;
 use crate::config::{SyncConfig, SyncInterval};
 use crate::domain::{Currency, Decimal, Money};
 use crate::store::{
-    AllowEmpty, BrokerOrderRecord, NewTrade, OrderFill, PositionRecord, QuoteRecord, ScoreRecord,
-    SecurityRecord, Store, StoreError, TradeSource, now_iso,
+    AllowEmpty, BrokerOrderRecord, PositionRecord, QuoteRecord, ScoreRecord, SecurityRecord, Store,
+    StoreError, now_iso,
 };
 use crate::upstream::{UpstreamError, Upstreams};
 
@@ -379,8 +379,22 @@ impl Syncer {
             .collect();
         let mut ids = BTreeSet::new();
         let mut orders = Vec::with_capacity(answer.len());
+        let mut unattributable = Vec::new();
         for (index, order) in answer.into_iter().enumerate() {
             let symbol = crate::domain::normalize_symbol(&order.symbol);
+            let Some(side) = order.side.filter(|_| !symbol.is_empty()) else {
+                tracing::warn!(id = %order.id, %symbol, "open order without a symbol or side: live orders are blocked while it is listed");
+                unattributable.push(order.id);
+                continue;
+            };
+            if order.margin {
+                tracing::warn!(id = %order.id, %symbol, ?side, "open order on margin (buy on margin or short sale)");
+            }
+            if order.quantity.is_zero() {
+                tracing::warn!(id = %order.id, %symbol, "open order without a quantity: live orders are blocked while it is listed");
+                unattributable.push(order.id);
+                continue;
+            }
             let Some(currency) = order.currency.or_else(|| securities.get(&symbol).copied()) else {
                 tracing::warn!(%symbol, "open order of a security outside the universe, in an unknown currency, skipped");
                 continue;
@@ -397,15 +411,17 @@ impl Syncer {
             orders.push(BrokerOrderRecord {
                 broker_id,
                 symbol,
-                side: order.side,
+                side,
                 quantity: order.quantity,
                 price: order.price.unwrap_or(Decimal::ZERO),
                 currency,
             });
         }
-        let rows = orders.len();
+        let rows = orders.len() + unattributable.len();
         on_store(&self.store, move |s| {
-            s.replace_broker_orders(&orders, AllowEmpty::Yes)
+            s.replace_broker_orders(&orders, AllowEmpty::Yes)?;
+            s.replace_unattributable_orders(&unattributable)?;
+            super::settlement::confirm_from_open_orders(s, &orders)
         })
         .await??;
         Ok(JobOutcome::Updated { rows })
@@ -472,7 +488,10 @@ impl Syncer {
         if answer.is_empty() {
             return Ok(kept("the broker listed no executed trades"));
         }
-        let recorded = on_store(&self.store, move |s| record_broker_trades(s, &answer)).await??;
+        let recorded = on_store(&self.store, move |s| {
+            super::settlement::record_broker_trades(s, &answer)
+        })
+        .await??;
         Ok(JobOutcome::Updated { rows: recorded })
     }
 
@@ -541,61 +560,6 @@ fn kept(reason: &str) -> JobOutcome {
     JobOutcome::KeptStored {
         reason: reason.to_string(),
     }
-}
-
-/// Records the broker's executed trades once each (by order id), settling the open order we
-/// placed for it, if any. Returns how many were new.
-fn record_broker_trades(
-    store: &Store,
-    trades: &[crate::upstream::tradernet::BrokerTrade],
-) -> Result<usize, StoreError> {
-    let currencies: BTreeMap<String, Currency> = store
-        .securities()?
-        .into_iter()
-        .map(|s| (s.symbol, s.currency))
-        .collect();
-    let mut new = 0;
-    for trade in trades {
-        let symbol = crate::domain::normalize_symbol(&trade.symbol);
-        if trade.order_id.is_empty() || trade.quantity.is_zero() {
-            continue;
-        }
-        if let Some(open) = store.open_order_by_broker_id(&trade.order_id)? {
-            store.fill_pending_order(
-                open.id,
-                &OrderFill {
-                    price: trade.price,
-                    fx_per_eur: None,
-                    executed_at: trade.executed_at.clone(),
-                    source: TradeSource::Broker,
-                    order_id: Some(trade.order_id.clone()),
-                },
-            )?;
-            new += 1;
-            continue;
-        }
-        let Some(&currency) = currencies.get(&symbol) else {
-            tracing::warn!(%symbol, order_id = %trade.order_id, "trade of an unknown security skipped");
-            continue;
-        };
-        let recorded = store.record_trade(&NewTrade {
-            symbol,
-            isin: None,
-            side: trade.side,
-            quantity: trade.quantity,
-            price: trade.price,
-            currency,
-            fx_per_eur: None,
-            executed_at: trade.executed_at.clone(),
-            source: TradeSource::Broker,
-            order_id: Some(trade.order_id.clone()),
-            idempotency_key: None,
-        })?;
-        if recorded.was_inserted() {
-            new += 1;
-        }
-    }
-    Ok(new)
 }
 
 /// Monday to Friday, between the open and close minutes (UTC); a close before the open spans

@@ -10,3 +10,4 @@ pub mod fx;
 pub mod history_metrics;
 pub mod jobs;
 pub mod prices;
+mod settlement;

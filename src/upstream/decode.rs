@@ -93,8 +93,39 @@ pub(crate) fn side(value: &Value) -> Option<Side> {
     }
 }
 
+/// The side of an open order: the broker's code passed through as text or number ("1" buy,
+/// "2" buy on margin, "3" sell, "4" sell short), or a word ("BUY", "B", "sell", ...). The flag
+/// says whether the order borrows (margin buy or short sale).
+pub(crate) fn order_side(value: &Value) -> Option<(Side, bool)> {
+    let raw = text(value)?;
+    match raw.to_ascii_uppercase().as_str() {
+        "1" | "BUY" | "B" => Some((Side::Buy, false)),
+        "2" => Some((Side::Buy, true)),
+        "3" | "SELL" | "S" => Some((Side::Sell, false)),
+        "4" => Some((Side::Sell, true)),
+        _ => None,
+    }
+}
+
+/// Whether a currency field names pence (`GBp`, or `GBX` in any case): London lines are
+/// priced in pence while their cash is in pounds. "GBP" in capitals is pounds.
+pub(crate) fn is_pence(value: &Value) -> bool {
+    text(value).is_some_and(|code| code == "GBp" || code.eq_ignore_ascii_case("GBX"))
+}
+
+/// A price in pence as pounds: exact (two more decimal places), rounded half-even only past
+/// the decimal type's precision.
+pub(crate) fn pence_to_pounds(pence: Decimal) -> Option<Decimal> {
+    pence
+        .checked_div(Decimal::from_i64(100), pence.scale() + 2)
+        .ok()
+}
+
 /// A currency code, with the reference's research-mode `TEST` read as EUR.
 pub(crate) fn currency(value: &Value) -> Option<Currency> {
+    if is_pence(value) {
+        return Some(Currency::GBP);
+    }
     Currency::from_legacy_code(&text(value)?).ok()
 }
 

@@ -166,29 +166,34 @@ fn pending_orders_read_every_side_spelling() {
     let orders = decode_pending_orders(&data).unwrap();
     assert_eq!(orders.len(), 1);
     assert_eq!(orders[0].id, "418820331");
-    assert_eq!(orders[0].side, Side::Buy);
+    assert_eq!(orders[0].side, Some(Side::Buy));
     assert_eq!(orders[0].quantity, qty("1"));
     assert_eq!(orders[0].price, Some(dec("701")));
     assert_eq!(orders[0].currency, Some(Currency::EUR));
 
+    // The broker's codes as the wrapper passes them through: 1 buy, 2 buy on margin, 3 sell,
+    // 4 sell short.
     let spellings = [
-        (json!("B"), Side::Buy),
-        (json!("S"), Side::Sell),
-        (json!("buy"), Side::Buy),
-        (json!("sell"), Side::Sell),
-        (json!("BUY"), Side::Buy),
-        (json!("SELL"), Side::Sell),
-        (json!("1"), Side::Buy),
-        (json!("2"), Side::Sell),
-        (json!(1), Side::Buy),
-        (json!(2), Side::Sell),
+        (json!("B"), Side::Buy, false),
+        (json!("S"), Side::Sell, false),
+        (json!("buy"), Side::Buy, false),
+        (json!("sell"), Side::Sell, false),
+        (json!("BUY"), Side::Buy, false),
+        (json!("SELL"), Side::Sell, false),
+        (json!("1"), Side::Buy, false),
+        (json!("2"), Side::Buy, true),
+        (json!("3"), Side::Sell, false),
+        (json!("4"), Side::Sell, true),
+        (json!(1), Side::Buy, false),
+        (json!(2), Side::Buy, true),
     ];
-    for (spelling, side) in spellings {
+    for (spelling, side, margin) in spellings {
         let data = json!({"orders": [{"id": 7, "symbol": "AAPL.US", "side": spelling,
             "quantity": "2", "price": null}]});
         let orders = decode_pending_orders(&data).unwrap();
         assert_eq!(orders.len(), 1, "{data}");
-        assert_eq!(orders[0].side, side, "{data}");
+        assert_eq!(orders[0].side, Some(side), "{data}");
+        assert_eq!(orders[0].margin, margin, "{data}");
         assert_eq!(orders[0].id, "7", "a numeric id becomes text");
         assert_eq!(orders[0].price, None);
         assert_eq!(orders[0].currency, None);
@@ -202,14 +207,73 @@ fn pending_orders_read_every_side_spelling() {
     let orders = decode_pending_orders(&data).unwrap();
     assert_eq!(
         orders.len(),
-        1,
-        "an unknown side or no symbol skips the row"
+        3,
+        "an unknown side or no symbol keeps the row: it cannot be attributed"
     );
     assert_eq!(
         orders[0].id, "",
         "an order without an id is kept: it still blocks its symbol"
     );
-    assert_eq!(orders[0].side, Side::Sell);
+    assert_eq!(orders[0].side, Some(Side::Sell));
+    assert_eq!(
+        (orders[1].symbol.as_str(), orders[1].side),
+        ("AAPL.US", None)
+    );
+    assert_eq!(
+        (orders[2].symbol.as_str(), orders[2].side),
+        ("", Some(Side::Buy))
+    );
+
+    // The wrapper's answer when a live broker names the fields otherwise: nothing readable.
+    let data = json!({"orders": [{"id": "418820777", "symbol": "", "side": "",
+        "quantity": 0.0, "price": 0.0, "currency": ""}]});
+    let orders = decode_pending_orders(&data).unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].id, "418820777");
+    assert_eq!((orders[0].symbol.as_str(), orders[0].side), ("", None));
+}
+
+#[test]
+fn london_lines_in_pence_are_stored_in_pounds() {
+    let data = json!({"positions": [
+        {"symbol": "SHEL.UK", "quantity": 40.0, "avg_price": 2410.0, "current_price": 2712.0,
+         "currency": "GBp"},
+        {"symbol": "BP.UK", "quantity": 5, "avg_price": "450.5", "current_price": 470,
+         "currency": "GBX"},
+        {"symbol": "HSBA.UK", "quantity": 5, "avg_price": 7.1, "current_price": 7.2,
+         "currency": "GBP"}
+    ]});
+    let positions = decode_positions(&data).unwrap();
+    let read: Vec<_> = positions
+        .iter()
+        .map(|p| (p.avg_price, p.current_price, p.currency))
+        .collect();
+    assert_eq!(
+        read,
+        [
+            (dec("24.10"), Some(dec("27.12")), Currency::GBP),
+            (dec("4.505"), Some(dec("4.70")), Currency::GBP),
+            (dec("7.1"), Some(dec("7.2")), Currency::GBP),
+        ]
+    );
+    let data = json!({"quotes": {"result": {"q": [
+        {"c": "SHEL.UK", "ltp": 2712, "x_curr": "GBp"},
+        {"c": "HSBA.UK", "ltp": 7.2, "x_curr": "GBP"}
+    ]}}});
+    let quotes = decode_quotes(&data).unwrap();
+    assert_eq!(quotes[0].price, dec("27.12"));
+    assert_eq!(quotes[0].currency, Some(Currency::GBP));
+    assert_eq!(quotes[1].price, dec("7.2"));
+}
+
+proptest::proptest! {
+    /// Pence become pounds exactly: a hundredth, nothing lost.
+    #[test]
+    fn pence_to_pounds_is_an_exact_hundredth(mantissa in 0i64..1_000_000_000_000, scale in 0u32..8) {
+        let pence = Decimal::new(i128::from(mantissa), scale).unwrap();
+        let pounds = crate::upstream::decode::pence_to_pounds(pence).unwrap();
+        proptest::prop_assert_eq!(pounds.checked_mul(Decimal::from_i64(100)).unwrap(), pence);
+    }
 }
 
 #[test]
@@ -317,7 +381,7 @@ fn executed_trades_need_an_order_id() {
 }
 
 #[test]
-fn a_placed_order_falls_back_to_the_request_but_needs_its_id() {
+fn a_placed_order_falls_back_to_the_request_and_may_lack_its_id() {
     let data = json!({"order_id": "418830001", "symbol": "AAPL.US", "side": "BUY",
         "quantity": 3.0, "price": 195.2});
     let placed = decode_placed_order(&data, "AAPL.US", Side::Buy, qty("3.9")).unwrap();
@@ -336,10 +400,15 @@ fn a_placed_order_falls_back_to_the_request_but_needs_its_id() {
     );
     assert_eq!((sparse.quantity, sparse.price), (qty("2"), None));
 
-    assert!(matches!(
-        decode_placed_order(&json!({"symbol": "SAP.EU"}), "SAP.EU", Side::Sell, qty("2")),
-        Err(BodyError::Malformed(_))
-    ));
+    // The real wrapper's answer: the order went out, its id is lost.
+    for answer in [
+        json!({"order_id": "", "symbol": "SAP.EU", "side": "SELL", "quantity": 2.0, "price": 0.0}),
+        json!({"symbol": "SAP.EU"}),
+    ] {
+        let placed = decode_placed_order(&answer, "SAP.EU", Side::Sell, qty("2")).unwrap();
+        assert_eq!(placed.order_id, "", "{answer}");
+        assert_eq!(placed.price, None, "{answer}");
+    }
     assert!(matches!(
         decode_placed_order(&Value::Null, "SAP.EU", Side::Sell, qty("2")),
         Err(BodyError::Malformed(_))

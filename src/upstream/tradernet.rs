@@ -52,8 +52,12 @@ pub struct BrokerOrder {
     /// The broker's order id; empty when the broker sent none (the order still blocks new
     /// orders of its symbol, which is why the row is kept).
     pub id: String,
+    /// Empty when the wrapper could not read it: such an order cannot be attributed.
     pub symbol: String,
-    pub side: Side,
+    /// `None` when the wrapper could not read it (empty or an unknown code).
+    pub side: Option<Side>,
+    /// A buy on margin (code "2") or a short sale (code "4").
+    pub margin: bool,
     pub quantity: Quantity,
     /// Limit price; `None` for a market order or when absent.
     pub price: Option<Decimal>,
@@ -374,17 +378,30 @@ const SYMBOL: &[&str] = &["symbol", "ticker", "instr_name", "i"];
 const QUANTITY: &[&str] = &["quantity", "qty", "q"];
 const CURRENCY: &[&str] = &["currency", "curr"];
 
+/// `price` in pounds when `currency` names pence (London lines), else as it is.
+fn in_major_unit(price: Decimal, currency: &Value) -> Result<Decimal, String> {
+    if decode::is_pence(currency) {
+        decode::pence_to_pounds(price).ok_or_else(|| format!("price {price} in pence"))
+    } else {
+        Ok(price)
+    }
+}
+
 pub(crate) fn decode_positions(data: &Value) -> Result<Vec<BrokerPosition>, BodyError> {
     let rows = decode::list(data, &["positions", "pos"])?;
     Ok(decode::rows("position", rows, |row| {
         let currency = required(row, CURRENCY)?;
+        let avg_price = field(row, &["avg_price", "average_price", "bal_price_a"])
+            .and_then(decode::decimal)
+            .unwrap_or(Decimal::ZERO);
+        let current_price = optional_positive(row, &["current_price", "mkt_price", "price"]);
         Ok(BrokerPosition {
             symbol: required_text(row, SYMBOL)?,
             quantity: required_quantity(row, QUANTITY)?,
-            avg_price: field(row, &["avg_price", "average_price", "bal_price_a"])
-                .and_then(decode::decimal)
-                .unwrap_or(Decimal::ZERO),
-            current_price: optional_positive(row, &["current_price", "mkt_price", "price"]),
+            avg_price: in_major_unit(avg_price, currency)?,
+            current_price: current_price
+                .map(|p| in_major_unit(p, currency))
+                .transpose()?,
             currency: decode::currency(currency).ok_or_else(|| format!("currency {currency}"))?,
         })
     }))
@@ -418,18 +435,35 @@ pub(crate) fn decode_cash_balances(data: &Value) -> Result<Vec<CashBalance>, Bod
     }))
 }
 
+/// Open orders. A row whose symbol or side cannot be read is kept with an empty symbol or no
+/// side: the wrapper reads field names a live broker may not send, and an order we cannot
+/// attribute must still stop new live orders rather than vanish.
 pub(crate) fn decode_pending_orders(data: &Value) -> Result<Vec<BrokerOrder>, BodyError> {
     let rows = decode::list(data, &["orders"])?;
     Ok(decode::rows("pending order", rows, |row| {
+        let side = field(row, &["side", "buy_sell", "oper", "type"]).and_then(decode::order_side);
+        let currency = field(row, CURRENCY);
+        let price = optional_positive(row, &["price", "p"])
+            .map(|p| match currency {
+                Some(c) => in_major_unit(p, c),
+                None => Ok(p),
+            })
+            .transpose()?;
         Ok(BrokerOrder {
             id: field(row, &["id", "order_id", "orderId"])
                 .and_then(decode::text)
                 .unwrap_or_default(),
-            symbol: required_text(row, SYMBOL)?,
-            side: required_side(row, &["side", "buy_sell", "type"])?,
-            quantity: required_quantity(row, QUANTITY)?,
-            price: optional_positive(row, &["price", "p"]),
-            currency: field(row, CURRENCY).and_then(decode::currency),
+            symbol: field(row, &["symbol", "ticker", "instr_name", "instr", "i"])
+                .and_then(decode::text)
+                .unwrap_or_default(),
+            side: side.map(|(side, _)| side),
+            margin: side.is_some_and(|(_, margin)| margin),
+            quantity: field(row, &["quantity", "qty", "q"])
+                .and_then(decode::decimal)
+                .and_then(|d| Quantity::new(d).ok())
+                .unwrap_or(Quantity::ZERO),
+            price,
+            currency: currency.and_then(decode::currency),
         })
     }))
 }
@@ -455,6 +489,10 @@ pub(crate) fn decode_quotes(data: &Value) -> Result<Vec<Quote>, BodyError> {
         let symbol = required_text(row, &["c", "symbol", "ticker", "i"])?;
         let price = optional_positive(row, &["ltp", "price", "last_price", "last"])
             .ok_or_else(|| format!("no positive price for {symbol}"))?;
+        let price = match field(row, &["x_curr", "currency", "curr"]) {
+            Some(currency) => in_major_unit(price, currency)?,
+            None => price,
+        };
         Ok(Quote {
             symbol,
             price,
@@ -538,8 +576,10 @@ pub(crate) fn decode_trades(data: &Value) -> Result<Vec<BrokerTrade>, BodyError>
     }))
 }
 
-/// The order's answer; fields the broker left out are the ones that were asked for. Only a
-/// missing order id is malformed, since without it the order cannot be followed.
+/// The order's answer; fields the broker left out are the ones that were asked for. The real
+/// wrapper always answers `order_id: ""` (it reads the wrong field of the broker's answer)
+/// although the order went out, so a missing or empty id is an empty `order_id`: the order
+/// is sent, to be confirmed by the open-orders and trades syncs.
 pub(crate) fn decode_placed_order(
     data: &Value,
     symbol: &str,
@@ -554,7 +594,7 @@ pub(crate) fn decode_placed_order(
     };
     let order_id = field(row, &["order_id", "id", "orderId"])
         .and_then(decode::text)
-        .ok_or_else(|| BodyError::Malformed("order answer has no order_id".into()))?;
+        .unwrap_or_default();
     Ok(PlacedOrder {
         order_id,
         symbol: field(row, SYMBOL)

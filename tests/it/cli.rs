@@ -384,7 +384,8 @@ fn serve_answers_over_tcp_and_survives_bad_input() {
         body,
         r#"{"healthy":true,"version":"1.0.0","status":"OK","checks":{}}"#
     );
-    let (status, body) = http(port, "POST", "/evaluator/evaluate", "{}").unwrap();
+    // A route that writes keeps the token even on loopback.
+    let (status, body) = http(port, "POST", "/api/plans", "{}").unwrap();
     assert_eq!(status, 401, "without the token: {body}");
     let (status, body) =
         http_with(port, "POST", "/evaluator/evaluate", "{not json", token).unwrap();

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, Request};
 use axum::routing::get;
 use serde_json::Value;
 use tower::ServiceExt;
-use trading_planner::config::{AuthConfig, Config};
+use trading_planner::config::{AuthConfig, CompatRoutes, Config};
 use trading_planner::gateway::AppState;
 use trading_planner::gateway::auth::{TOKEN_FILE_NAME, TokenOrigin, load_or_create_token};
 use trading_planner::store::Store;
@@ -322,6 +322,7 @@ fn auth(token: &str, token_file: &str) -> AuthConfig {
         token: token.to_string(),
         token_file: token_file.to_string(),
         open_reads: true,
+        ..AuthConfig::default()
     }
 }
 
@@ -617,4 +618,109 @@ fn under_systemd_it_reports_ready_feeds_the_watchdog_and_announces_the_stop() {
         served.stderr()
     );
     assert_database_intact(dir.path());
+}
+
+/// The compatibility routes that only compute, and routes that write or trade.
+const COMPUTE: &[&str] = &[
+    "/evaluator/evaluate",
+    "/opportunity/identify",
+    "/generator/generate",
+    "/coordinator/create-plan",
+];
+const WRITES: &[(&str, &str)] = &[
+    ("POST", "/planning/create"),
+    ("POST", "/gateway/trading-cycle"),
+    ("POST", "/api/plans"),
+    ("PUT", "/api/settings"),
+    ("POST", "/universe/securities"),
+];
+
+/// One request through `router` as if it came from `peer`, without a token.
+async fn send_from(router: &Router, peer: &str, method: &str, uri: &str) -> u16 {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(Body::from("{not json"))
+        .unwrap();
+    let peer: std::net::SocketAddr = peer.parse().unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    router
+        .clone()
+        .oneshot(request)
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn router_with_compat(rule: CompatRoutes) -> (tempfile::TempDir, Router) {
+    let (dir, state) = secured_state(true, refused_url());
+    let mut state = Arc::try_unwrap(state).ok().unwrap();
+    state.config.auth.compat_routes = rule;
+    (dir, trading_planner::gateway::router(Arc::new(state)))
+}
+
+#[tokio::test]
+async fn compat_routes_open_computation_to_loopback_by_default_and_never_open_writes() {
+    const LOCAL: &[&str] = &["127.0.0.1:50000", "[::1]:50000", "[::ffff:127.0.0.1]:50000"];
+    const REMOTE: &str = "192.0.2.7:50000";
+    let (_dir, default) = router_with_compat(CompatRoutes::default());
+    for path in COMPUTE {
+        for peer in LOCAL {
+            // Past the token check: the bad body is refused by the route itself.
+            let status = send_from(&default, peer, "POST", path).await;
+            assert_eq!(status, 422, "{path} from {peer}");
+        }
+        assert_eq!(
+            send_from(&default, REMOTE, "POST", path).await,
+            401,
+            "{path}"
+        );
+    }
+    let (_dir, open) = router_with_compat(CompatRoutes::Open);
+    let (_dir, token) = router_with_compat(CompatRoutes::Token);
+    for path in COMPUTE {
+        assert_eq!(
+            send_from(&open, REMOTE, "POST", path).await,
+            422,
+            "open {path}"
+        );
+        assert_eq!(
+            send_from(&token, LOCAL[0], "POST", path).await,
+            401,
+            "token {path}"
+        );
+    }
+    for &(method, path) in WRITES {
+        for router in [&default, &open] {
+            let status = send_from(router, LOCAL[0], method, path).await;
+            assert_eq!(status, 401, "{method} {path} from loopback");
+        }
+    }
+}
+
+#[test]
+fn an_unmodified_client_on_loopback_gets_200_from_the_evaluator_without_a_token() {
+    let (name, request, expected) = crate::common::golden_pair("n010_default");
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = crate::common::write_scenario_metrics(dir.path(), &name);
+    let imported = clean_command()
+        .args(["import", "metrics", metrics.to_str().unwrap(), "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(imported.status.success(), "{imported:?}");
+    let server = crate::server::ServerProcess::start(
+        dir.path(),
+        &[("TRADING_PLANNER_AUTH__TOKEN", TOKEN.into())],
+    );
+    let (status, answer) =
+        server.request("POST", "/evaluator/evaluate", &request.to_string(), None);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(crate::common::json_diff(&expected, &answer, 1e-12), None);
+    let (status, _) = server.request("POST", "/api/plans", "{}", None);
+    assert_eq!(status, 401, "a route that writes keeps the token");
 }

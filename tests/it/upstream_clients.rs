@@ -94,10 +94,13 @@ async fn tradernet_client_decodes_every_route() {
     );
 
     let orders = client.pending_orders().await.unwrap();
-    let sides: Vec<(&str, Side)> = orders.iter().map(|o| (o.id.as_str(), o.side)).collect();
+    let sides: Vec<(&str, Option<Side>)> = orders.iter().map(|o| (o.id.as_str(), o.side)).collect();
     assert_eq!(
         sides,
-        [("418820331", Side::Buy), ("418820342", Side::Sell)],
+        [
+            ("418820331", Some(Side::Buy)),
+            ("418820342", Some(Side::Sell))
+        ],
         "the broker's B/S codes"
     );
     assert_eq!(orders[0].price, Some(dec("701")));
@@ -211,8 +214,8 @@ async fn tradernet_switches_word_spelling_research_mode_and_disconnection() {
     let client = tradernet(&config);
 
     let orders = client.pending_orders().await.unwrap();
-    let sides: Vec<Side> = orders.iter().map(|o| o.side).collect();
-    assert_eq!(sides, [Side::Buy, Side::Sell], "buy/sell words");
+    let sides: Vec<Option<Side>> = orders.iter().map(|o| o.side).collect();
+    assert_eq!(sides, [Some(Side::Buy), Some(Side::Sell)], "buy/sell words");
 
     let cash = client.cash_balances().await.unwrap();
     assert_eq!(cash.len(), 4, "the research TEST balance is left out");
