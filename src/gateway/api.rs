@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::blocking::{blocking, on_store};
-use super::body::read_json;
+use super::body::{read_bytes, read_json};
 use super::error::ApiError;
 use super::upstreams;
 use crate::coordinator::snapshot::valuation_inputs;
@@ -186,9 +186,7 @@ fn path_error(field: &str, input: &str, message: &str) -> ApiError {
 /// `POST /api/plans`: starts a planning run; 202 with its id, 409 if one is running.
 async fn start_plan(State(state): State<Arc<AppState>>, body: Body) -> Result<Response, ApiError> {
     // The body is optional and carries nothing yet; anything but JSON is still refused.
-    let bytes = axum::body::to_bytes(body, state.config.server.max_body_bytes)
-        .await
-        .map_err(|e| ApiError::BadBody(e.to_string()))?;
+    let bytes = read_bytes(body, state.config.server.max_small_body_bytes).await?;
     if !bytes.iter().all(u8::is_ascii_whitespace) {
         let value: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::BadBody(format!("the body must be JSON: {e}")))?;
@@ -294,7 +292,7 @@ async fn put_settings(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let update: BTreeMap<String, Value> =
-        read_json(body, state.config.server.max_body_bytes).await?;
+        read_json(body, state.config.server.max_small_body_bytes).await?;
     let values = settings::check_update(&update)?;
     let current = on_store(&state.store, move |s| {
         s.set_settings(&values)?;
