@@ -134,8 +134,32 @@ impl Default for BacktestConfig {
 pub struct ServerConfig {
     /// Address the HTTP server listens on.
     pub bind: String,
-    /// Largest request body accepted, in bytes; larger bodies get 413.
+    /// Largest request body accepted, in bytes; larger bodies get 413. Applies to the routes
+    /// that take whole portfolios or sequences (the compatibility routes, the proxy).
     pub max_body_bytes: usize,
+    /// Largest body of the routes that take a few fields (settings, plans, deposits, the
+    /// trading cycle, backtests); larger bodies get 413.
+    pub max_small_body_bytes: usize,
+    /// Most open connections; at the cap the oldest idle one is closed for a new client, and
+    /// when none is idle the new one is refused. Keep it well below the file descriptor limit.
+    pub max_connections: usize,
+    /// Seconds a connection may take to send a request's head; also how long an idle
+    /// keep-alive connection stays open.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request body may go without a byte arriving; then the request fails.
+    pub body_read_timeout_secs: u64,
+    /// Seconds the requests in flight get to finish after SIGTERM before they are cut.
+    pub shutdown_grace_secs: u64,
+    /// Most live `GET /api/events` streams.
+    pub max_event_streams: usize,
+    /// Of those, most streams opened without the token (only possible with open reads), so
+    /// token holders always find room.
+    pub max_anonymous_event_streams: usize,
+    /// Host names the server answers to besides the bind address and localhost (DNS
+    /// rebinding: a page of another site must not read the API through a name of its own).
+    pub allowed_hosts: Vec<String>,
+    /// Most plans one `GET /api/plans` page holds; more are reached with `before`.
+    pub max_page_size: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -409,7 +433,55 @@ impl Default for ServerConfig {
         ServerConfig {
             bind: "127.0.0.1:8000".to_string(),
             max_body_bytes: 16 * 1024 * 1024,
+            max_small_body_bytes: 64 * 1024,
+            max_connections: 512,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
+            shutdown_grace_secs: 5,
+            max_event_streams: 32,
+            max_anonymous_event_streams: 8,
+            allowed_hosts: Vec::new(),
+            max_page_size: 100,
         }
+    }
+}
+
+impl ServerConfig {
+    fn validate_limits(&self) -> Result<(), String> {
+        let at_least_one = [
+            ("max_small_body_bytes", self.max_small_body_bytes as u64),
+            ("max_connections", self.max_connections as u64),
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("body_read_timeout_secs", self.body_read_timeout_secs),
+            ("max_event_streams", self.max_event_streams as u64),
+            ("max_page_size", self.max_page_size as u64),
+        ];
+        if let Some((key, _)) = at_least_one.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("server.{key} must be at least 1"));
+        }
+        if self.max_small_body_bytes > self.max_body_bytes {
+            return Err("server.max_small_body_bytes must not exceed server.max_body_bytes".into());
+        }
+        if self.max_anonymous_event_streams >= self.max_event_streams {
+            return Err(
+                "server.max_anonymous_event_streams must be below server.max_event_streams, \
+                 so token holders keep room"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn header_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    pub fn body_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.body_read_timeout_secs)
+    }
+
+    pub fn shutdown_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.shutdown_grace_secs)
     }
 }
 
@@ -736,6 +808,9 @@ impl Config {
                 "server.max_body_bytes must be at least 1024".into(),
             ));
         }
+        self.server
+            .validate_limits()
+            .map_err(ConfigError::Invalid)?;
         if self.generator.batch_size == 0 {
             return Err(ConfigError::Invalid(
                 "generator.batch_size must be at least 1".into(),
@@ -1087,10 +1162,12 @@ mod tests {
     #[test]
     fn an_unknown_key_lists_the_keys_of_its_section() {
         let err = load_error("TRADING_PLANNER_SERVER__BINDD", "x");
-        assert_eq!(
-            err,
-            "environment variable TRADING_PLANNER_SERVER__BINDD: unknown key server.bindd; \
-             server has bind, max_body_bytes"
+        assert!(
+            err.starts_with(
+                "environment variable TRADING_PLANNER_SERVER__BINDD: unknown key server.bindd; \
+                 server has bind, max_body_bytes, max_small_body_bytes, max_connections"
+            ),
+            "{err}"
         );
         let err = load_error("TRADING_PLANNER_SERVER__BIND__PORT", "1");
         assert!(err.contains("server.bind is not a section"), "{err}");

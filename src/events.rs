@@ -86,6 +86,9 @@ pub struct EventHub {
     closing: tokio::sync::watch::Sender<bool>,
     subscribers: Arc<AtomicUsize>,
     max_subscribers: usize,
+    /// Of those, subscribers without the token: they may never take the last slots.
+    anonymous: Arc<AtomicUsize>,
+    max_anonymous: usize,
 }
 
 /// A live subscription; dropping it frees its slot.
@@ -95,21 +98,32 @@ pub struct Subscription {
     /// Becomes true when the hub closes.
     pub closing: tokio::sync::watch::Receiver<bool>,
     slots: Arc<AtomicUsize>,
+    anonymous_slots: Option<Arc<AtomicUsize>>,
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
         self.slots.fetch_sub(1, Ordering::SeqCst);
+        if let Some(anonymous) = &self.anonymous_slots {
+            anonymous.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
 impl EventHub {
     pub fn new(max_subscribers: usize) -> EventHub {
+        EventHub::with_anonymous_limit(max_subscribers, 0)
+    }
+
+    /// A hub where at most `max_anonymous` of the `max_subscribers` come without the token.
+    pub fn with_anonymous_limit(max_subscribers: usize, max_anonymous: usize) -> EventHub {
         EventHub {
             sender: broadcast::channel(BUFFER).0,
             closing: tokio::sync::watch::channel(false).0,
             subscribers: Arc::new(AtomicUsize::new(0)),
             max_subscribers,
+            anonymous: Arc::new(AtomicUsize::new(0)),
+            max_anonymous,
         }
     }
 
@@ -129,7 +143,28 @@ impl EventHub {
             receiver: self.sender.subscribe(),
             closing: self.closing.subscribe(),
             slots: Arc::clone(&self.subscribers),
+            anonymous_slots: None,
         })
+    }
+
+    /// A subscription of a client without the token, or `None` when `max_anonymous` of them
+    /// (or `max_subscribers` in all) are already listening.
+    pub fn subscribe_anonymous(&self) -> Option<Subscription> {
+        self.anonymous
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < self.max_anonymous).then_some(n + 1)
+            })
+            .ok()?;
+        match self.subscribe() {
+            Some(mut subscription) => {
+                subscription.anonymous_slots = Some(Arc::clone(&self.anonymous));
+                Some(subscription)
+            }
+            None => {
+                self.anonymous.fetch_sub(1, Ordering::SeqCst);
+                None
+            }
+        }
     }
 
     /// Ends every subscription (the server is stopping).
@@ -139,6 +174,10 @@ impl EventHub {
 
     pub fn subscriber_count(&self) -> usize {
         self.subscribers.load(Ordering::SeqCst)
+    }
+
+    pub fn anonymous_count(&self) -> usize {
+        self.anonymous.load(Ordering::SeqCst)
     }
 }
 

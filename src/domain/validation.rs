@@ -150,6 +150,43 @@ impl FieldError {
     }
 }
 
+/// Largest deposit accepted in one trading cycle, in EUR: far above any household's, far below
+/// what the ledger's minor units can hold once added to the cash already there.
+pub const MAX_DEPOSIT_EUR: f64 = 1e9;
+
+/// The deposit of a trading cycle (`deposit_amount` at `loc`): `None` for no deposit (absent
+/// or 0), the amount as EUR when it is within (0, [`MAX_DEPOSIT_EUR`]], and a 422 naming the
+/// field for anything else (negative, non-finite, beyond the bound), so a bad amount never
+/// reaches the ledger or starts a cycle.
+pub fn deposit_amount(
+    loc: &[&str],
+    amount: Option<f64>,
+) -> Result<Option<crate::domain::Money>, Vec<FieldError>> {
+    use crate::domain::{Currency, Decimal, Money};
+    let Some(amount) = amount.filter(|a| *a != 0.0) else {
+        return Ok(None);
+    };
+    let path: Vec<String> = loc.iter().map(|s| s.to_string()).collect();
+    let mut errors = Vec::new();
+    FieldError::float_range(&mut errors, path.clone(), amount, 0.0, MAX_DEPOSIT_EUR);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Decimal::from_f64(amount)
+        .and_then(|d| Money::from_decimal_rounded(d, Currency::EUR))
+        .map(Some)
+        .map_err(|e| {
+            vec![FieldError::value_error(
+                locate(&path),
+                &format!("not a representable amount of EUR: {e}"),
+                json!(amount),
+            )]
+        })
+}
+
+/// Largest body whose schema errors quote the offending input.
+const LOCATE_INPUT_LIMIT: usize = 64 * 1024;
+
 /// Decodes a JSON request body into `T`, reporting problems as FastAPI would: malformed JSON as
 /// `json_invalid`, a missing field as `missing`, a wrong type or enum value with its location.
 /// Reports the first schema problem (FastAPI reports all of them).
@@ -181,6 +218,10 @@ pub fn decode_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Ve
             deserializer.end().map_err(|e| invalid(&e))?;
             Ok(decoded)
         }
+        Err(e) if e.inner().is_syntax() || e.inner().is_eof() => Err(invalid(e.inner())),
+        // The input at the error's path is quoted from a `Value` of the body; a large body's
+        // `Value` would cost many times its size, so its errors quote nothing.
+        Err(e) if bytes.len() > LOCATE_INPUT_LIMIT => Err(vec![schema_error(&Value::Null, &e)]),
         Err(e) => match serde_json::from_slice::<Value>(bytes) {
             Err(syntax) => Err(invalid(&syntax)),
             Ok(value) => Err(vec![schema_error(&value, &e)]),

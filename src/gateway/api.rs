@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::blocking::{blocking, on_store};
-use super::body::read_json;
+use super::body::{read_bytes, read_json};
 use super::error::ApiError;
 use super::upstreams;
 use crate::coordinator::snapshot::valuation_inputs;
@@ -125,9 +125,13 @@ pub fn plan_json(plan: &PlanRecord) -> Value {
 #[derive(Deserialize)]
 struct ListQuery {
     limit: Option<String>,
+    before: Option<String>,
 }
 
-/// `GET /api/plans?limit=N` (1..=500, default 50): newest first, without their details.
+/// `GET /api/plans?limit=N&before=ID` (N 1..=500, default 50): newest first, without their
+/// details. A page holds at most `server.max_page_size` plans, so a list costs little memory
+/// however many are asked for at once; `next_before` (the last plan's id, when the page is
+/// full) asks for the next page.
 async fn list_plans(
     State(state): State<Arc<AppState>>,
     Query(query): Query<ListQuery>,
@@ -137,17 +141,26 @@ async fn list_plans(
         Some(text) => match text.parse::<usize>() {
             Ok(n) if (1..=500).contains(&n) => n,
             _ => {
-                return Err(ApiError::Validation(vec![
-                    crate::domain::validation::FieldError::value_error(
-                        vec![json!("query"), json!("limit")],
-                        "must be a whole number from 1 to 500",
-                        json!(text),
-                    ),
-                ]));
+                return Err(query_error(
+                    "limit",
+                    text,
+                    "must be a whole number from 1 to 500",
+                ));
             }
         },
     };
-    let plans = on_store(&state.store, move |s| s.plans(limit)).await?;
+    let before = match query.before.as_deref() {
+        None => None,
+        Some(text) => Some(
+            text.parse::<i64>()
+                .map_err(|_| query_error("before", text, "must be a plan id (a whole number)"))?,
+        ),
+    };
+    let page = limit.min(state.config.server.max_page_size);
+    let plans = on_store(&state.store, move |s| s.plans_page(page, before)).await?;
+    let next_before = (plans.len() == page)
+        .then(|| plans.last().map(|p| p.id))
+        .flatten();
     let list: Vec<Value> = plans
         .iter()
         .map(|p| {
@@ -158,7 +171,17 @@ async fn list_plans(
             v
         })
         .collect();
-    Ok(Json(json!({ "plans": list })))
+    drop(plans);
+    Ok(Json(json!({ "plans": list, "next_before": next_before })))
+}
+
+fn query_error(field: &str, input: &str, message: &str) -> ApiError {
+    let shown: String = input.chars().take(64).collect();
+    ApiError::Validation(vec![crate::domain::validation::FieldError::value_error(
+        vec![json!("query"), json!(field)],
+        message,
+        json!(shown),
+    )])
 }
 
 async fn latest_plan(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
@@ -191,9 +214,7 @@ fn path_error(field: &str, input: &str, message: &str) -> ApiError {
 /// `POST /api/plans`: starts a planning run; 202 with its id, 409 if one is running.
 async fn start_plan(State(state): State<Arc<AppState>>, body: Body) -> Result<Response, ApiError> {
     // The body is optional and carries nothing yet; anything but JSON is still refused.
-    let bytes = axum::body::to_bytes(body, state.config.server.max_body_bytes)
-        .await
-        .map_err(|e| ApiError::BadBody(e.to_string()))?;
+    let bytes = read_bytes(body, state.config.server.max_small_body_bytes).await?;
     if !bytes.iter().all(u8::is_ascii_whitespace) {
         let value: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::BadBody(format!("the body must be JSON: {e}")))?;
@@ -299,7 +320,7 @@ async fn put_settings(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let update: BTreeMap<String, Value> =
-        read_json(body, state.config.server.max_body_bytes).await?;
+        read_json(body, state.config.server.max_small_body_bytes).await?;
     let values = settings::check_update(&update)?;
     let current = on_store(&state.store, move |s| {
         s.set_settings(&values)?;

@@ -175,11 +175,12 @@ fn save_token(path: &Path, token: &str) -> Result<(), AuthError> {
     std::fs::rename(&partial, path).map_err(write_error)
 }
 
-/// Whether the request may go on without presenting the token. OPTIONS stays open because a
-/// browser's CORS preflight never carries credentials.
+/// Whether the request may go on without presenting the token. OPTIONS counts as a read: the
+/// server answers no CORS preflight, so an open OPTIONS would only let anyone reach the
+/// proxied services' handlers.
 fn is_open(method: &Method, path: &str, open_reads: bool) -> bool {
-    let read = matches!(*method, Method::GET | Method::HEAD);
-    *method == Method::OPTIONS || (read && (open_reads || ALWAYS_OPEN.contains(&path)))
+    let read = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    read && (open_reads || ALWAYS_OPEN.contains(&path))
 }
 
 /// Whether `auth.compat_routes` lets this request to a computation route go on without the
@@ -201,6 +202,11 @@ fn is_open_compat(
         CompatRoutes::Loopback => peer.is_some_and(|p| p.ip().to_canonical().is_loopback()),
     }
 }
+
+/// Put on a request that carried the right token, for handlers that give token holders more
+/// room (the event streams).
+#[derive(Debug, Clone, Copy)]
+pub struct Authenticated;
 
 /// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive.
 fn bearer(value: &HeaderValue) -> Option<&[u8]> {
@@ -226,8 +232,20 @@ pub async fn require_token(
     next: Next,
 ) -> Response {
     let Some(expected) = state.token.as_deref() else {
+        let mut request = request;
+        request.extensions_mut().insert(Authenticated);
         return next.run(request).await;
     };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(bearer)
+        .map(|given| constant_time_eq(given, expected.as_bytes()));
+    if given == Some(true) {
+        let mut request = request;
+        request.extensions_mut().insert(Authenticated);
+        return next.run(request).await;
+    }
     if is_open(
         request.method(),
         request.uri().path(),
@@ -247,12 +265,7 @@ pub async fn require_token(
     ) {
         return next.run(request).await;
     }
-    match request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(bearer)
-    {
-        Some(given) if constant_time_eq(given, expected.as_bytes()) => next.run(request).await,
+    match given {
         Some(_) => unauthorized("Invalid authentication credentials"),
         None => unauthorized("Not authenticated"),
     }

@@ -107,5 +107,7 @@ fn only_reads_and_probes_go_without_the_token() {
     assert!(is_open(&Method::GET, "/readyz", false));
     assert!(!is_open(&Method::POST, "/healthz", true));
     assert!(!is_open(&Method::DELETE, "/api/plans", true));
-    assert!(is_open(&Method::OPTIONS, "/api/plans", false));
+    assert!(!is_open(&Method::OPTIONS, "/api/plans", false));
+    assert!(!is_open(&Method::OPTIONS, "/universe/x", false));
+    assert!(is_open(&Method::OPTIONS, "/api/plans", true));
 }

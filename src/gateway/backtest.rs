@@ -94,7 +94,7 @@ impl StartRequest {
 
 /// `POST /api/backtests`: 202 with the id, 409 naming the one running, 422 naming the problem.
 async fn start(State(state): State<Arc<AppState>>, body: Body) -> Result<Response, ApiError> {
-    let bytes = read_bytes(body, state.config.server.max_body_bytes).await?;
+    let bytes = read_bytes(body, state.config.server.max_small_body_bytes).await?;
     let options = StartRequest::decode(&bytes)?
         .options(&state.config.backtest.data_dir, &state.config.planner);
     let runner = Arc::clone(&state.backtests);

@@ -147,6 +147,7 @@ impl IntoResponse for ApiError {
         }
         match self {
             ApiError::Validation(errors) => {
+                let errors: Vec<FieldError> = errors.into_iter().map(shortened).collect();
                 (status, Json(Detail { detail: errors })).into_response()
             }
             ApiError::RunConflict { run_id } => (
@@ -168,11 +169,48 @@ impl IntoResponse for ApiError {
             other => (
                 status,
                 Json(Detail {
-                    detail: other.to_string(),
+                    detail: excerpt(&other.to_string()),
                 }),
             )
                 .into_response(),
         }
+    }
+}
+
+/// Longest piece of a request an error answer quotes, in characters: enough to recognise the
+/// input, never the megabytes a client sent.
+pub const MAX_ECHO_CHARS: usize = 256;
+
+/// `text` cut to [`MAX_ECHO_CHARS`] characters, with `…` where it was cut.
+fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(MAX_ECHO_CHARS) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}…", &text[..end]),
+    }
+}
+
+/// A field error whose quoted input and messages are at most excerpts; an input too long to
+/// quote whole becomes the excerpt of its JSON text.
+fn shortened(mut error: FieldError) -> FieldError {
+    error.msg = excerpt(&error.msg);
+    let input_text = error.input.to_string();
+    if input_text.chars().nth(MAX_ECHO_CHARS).is_some() {
+        error.input = serde_json::Value::String(excerpt(&input_text));
+    }
+    if let Some(ctx) = &mut error.ctx
+        && ctx.to_string().chars().nth(MAX_ECHO_CHARS).is_some()
+    {
+        shorten_strings(ctx);
+    }
+    error
+}
+
+fn shorten_strings(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => *text = excerpt(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(shorten_strings),
+        serde_json::Value::Object(map) => map.values_mut().for_each(shorten_strings),
+        _ => {}
     }
 }
 
@@ -301,6 +339,25 @@ mod tests {
         assert!(data.to_string().contains("prices.csv, line 3"), "{data}");
         let idle = ApiError::from(BacktestRunnerError::NotRunning);
         assert_eq!(idle.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn error_answers_quote_at_most_an_excerpt_of_the_input() {
+        let huge = "x".repeat(100_000);
+        let error = shortened(FieldError::value_error(
+            vec!["body".into()],
+            &format!("bad {huge}"),
+            serde_json::json!({ "a": huge }),
+        ));
+        let text = serde_json::to_string(&error).unwrap();
+        assert!(
+            text.len() < 4 * MAX_ECHO_CHARS + 200,
+            "{} bytes",
+            text.len()
+        );
+        let small = FieldError::value_error(vec!["body".into()], "bad", serde_json::json!([1]));
+        assert_eq!(shortened(small.clone()), small);
+        assert!(excerpt(&huge).chars().count() == MAX_ECHO_CHARS + 1);
     }
 
     #[tokio::test]

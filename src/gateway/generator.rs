@@ -3,9 +3,12 @@
 //!
 //! As in the reference, the whole pipeline runs before the answer starts, so every failure is a
 //! status code; only writing the lines is streamed. The exhaustive mode (an addition) streams
-//! as it generates, after a counting pass that fixes `total_batches`.
+//! as it generates, after a counting pass that fixes `total_batches`; the count stops at the
+//! request's `max_sequences` (or `generator.route_max_sequences`), and both passes stop when
+//! the client goes away.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::Body;
 use axum::extract::State;
@@ -80,7 +83,13 @@ async fn exhaustive(
     ));
     let worker = state.clone();
     let counting = generator.clone();
-    let total = tokio::task::spawn_blocking(move || counting.count(&worker.pool)).await?;
+    // A client that leaves before the first byte drops this future, and the guard with it,
+    // which stops the count on its thread instead of letting it run on for nobody.
+    let stop = StopOnDrop(Arc::new(AtomicBool::new(false)));
+    let flag = Arc::clone(&stop.0);
+    let total =
+        tokio::task::spawn_blocking(move || counting.count_until(&worker.pool, &flag)).await?;
+    drop(stop);
     let pool = state.pool.clone();
     let chunk = state.config.generator.batch_size;
     Ok(stream(move |send| {
@@ -100,6 +109,15 @@ async fn exhaustive(
         let _ = handle.join();
         lines.finish();
     }))
+}
+
+/// Sets its flag when dropped.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// The exhaustive generator's constraints from the request's feasibility settings.

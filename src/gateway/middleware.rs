@@ -16,20 +16,21 @@ use tower_http::request_id::{
 };
 use tracing::Instrument;
 
-use super::{AppState, auth, metrics};
+use super::{AppState, auth, host, metrics};
 use crate::http_common::REQUEST_ID;
 use crate::upstream::with_request_id;
 
 /// Longest client-chosen request id kept; a longer one is replaced rather than logged.
 pub const MAX_REQUEST_ID_LEN: usize = 128;
 
-/// Outermost first: the request id, so even a refused request can be traced; then the metrics,
-/// so refusals are counted; then authentication.
+/// Outermost first: the request id, so even a refused request can be traced; then the `Host`
+/// check; then the metrics, so refusals are counted; then authentication.
 pub fn apply(router: Router<Arc<AppState>>, state: Arc<AppState>) -> Router<Arc<AppState>> {
     metrics::install_recorder();
     let router = router
-        .layer(from_fn_with_state(state, auth::require_token))
-        .layer(from_fn(metrics::track));
+        .layer(from_fn_with_state(Arc::clone(&state), auth::require_token))
+        .layer(from_fn(metrics::track))
+        .layer(from_fn_with_state(state, host::check_host));
     request_ids(router)
 }
 

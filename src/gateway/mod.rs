@@ -12,6 +12,8 @@ mod error;
 mod evaluator;
 mod generator;
 mod health;
+pub mod host;
+mod listener;
 mod metrics;
 pub mod middleware;
 mod migration;
@@ -40,8 +42,6 @@ use crate::events::EventHub;
 use crate::store::Store;
 use crate::upstream::Upstreams;
 
-/// Most live subscribers of `GET /api/events` at once.
-pub const MAX_EVENT_SUBSCRIBERS: usize = 32;
 use error::ApiError;
 
 /// What every handler shares.
@@ -76,7 +76,10 @@ impl AppState {
             .map_err(std::io::Error::other)?;
         let upstreams = Upstreams::from_config(&config).map_err(std::io::Error::other)?;
         let pool = Arc::new(pool);
-        let events = Arc::new(EventHub::new(MAX_EVENT_SUBSCRIBERS));
+        let events = Arc::new(EventHub::with_anonymous_limit(
+            config.server.max_event_streams,
+            config.server.max_anonymous_event_streams,
+        ));
         let runner = Arc::new(Runner::new(
             Arc::clone(&store),
             Arc::clone(&pool),
@@ -138,10 +141,6 @@ pub fn router(state: Arc<AppState>) -> Router {
     middleware::apply(routes, Arc::clone(&state)).with_state(state)
 }
 
-/// How long requests in flight may take to finish after a shutdown signal; event streams
-/// never finish by themselves, so without a bound they would hold the process forever.
-pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// How long a cancelled planning run may take to stop once the server has stopped.
 pub const RUN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -150,7 +149,7 @@ pub const RUN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Serves until SIGINT or SIGTERM, then cancels the planning run, lets the requests in flight
-/// finish (for at most [`SHUTDOWN_GRACE`]), waits for the run to stop (at most [`RUN_GRACE`])
+/// finish (for at most `server.shutdown_grace_secs`), waits for the run to stop (at most [`RUN_GRACE`])
 /// and returns, so the caller can drop the state and with it the database. Under systemd it
 /// reports readiness, keeps the watchdog fed while the runtime answers, and announces the stop;
 /// elsewhere the notifications do nothing.
@@ -168,7 +167,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> s
         sd_notify::NotifyState::Status(&format!("serving on {addr}")),
     ]);
 
-    let (signalled, mut on_signal) = tokio::sync::watch::channel(None);
+    let limits = listener::ListenerLimits::from_config(&state.config.server);
     let runner = Arc::clone(&state.runner);
     let backtests = Arc::clone(&state.backtests);
     let events = Arc::clone(&state.events);
@@ -185,30 +184,9 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> s
             // Nothing of a backtest is kept on disk: it only has to stop using the cores.
             let _ = backtests.cancel();
             events.close();
-            let _ = signalled.send(Some(tokio::time::Instant::now()));
         }
     };
-    // The client's address decides whether `auth.compat_routes: loopback` opens a route.
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(stop)
-    .into_future();
-    let deadline = async {
-        if let Ok(at) = on_signal.wait_for(Option::is_some).await
-            && let Some(at) = *at
-        {
-            tokio::time::sleep_until(at + SHUTDOWN_GRACE).await;
-        }
-    };
-    let result = tokio::select! {
-        result = server => result,
-        () = deadline => {
-            tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still in flight; closing them");
-            Ok(())
-        }
-    };
+    listener::serve(listener, app, limits, stop).await;
     runner.cancel_running();
     if tokio::time::timeout(RUN_GRACE, run_released(&runner))
         .await
@@ -220,7 +198,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> s
         helper.abort();
     }
     tracing::info!("stopped serving");
-    result
+    Ok(())
 }
 
 /// Returns once no planning run is going and its thread has let go of the runner, and with it

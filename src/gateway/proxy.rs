@@ -5,12 +5,14 @@
 //! Each service gets its configured timeout and its circuit breaker, the one its typed client
 //! uses too (see `remote`). Nothing is retried: a proxied request may be a write. The answer's
 //! status, content type and body come back as they are, the body streamed as it arrives.
+//! Reads (GET, HEAD, OPTIONS) are forwarded without a body; one that has a body gets 413.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Request, State};
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -97,7 +99,14 @@ async fn forward(name: &'static str, state: Arc<AppState>, request: Request) -> 
         return ApiError::NotFound.into_response();
     };
 
-    let limit = state.config.server.max_body_bytes;
+    // A read carries no body: forwarding one would let anyone who may read (everyone, with
+    // open reads) push megabytes at a service and open its breaker.
+    let reads = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let limit = if reads {
+        0
+    } else {
+        state.config.server.max_body_bytes
+    };
     let body: Bytes = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {

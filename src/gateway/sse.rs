@@ -6,6 +6,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderName;
@@ -17,6 +18,7 @@ use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
+use super::auth::Authenticated;
 use super::error::ApiError;
 use crate::events::{Event, Subscription};
 
@@ -31,11 +33,22 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new().route("/events", get(events))
 }
 
-async fn events(State(state): State<Arc<AppState>>) -> Response {
-    let Some(subscription) = state.events.subscribe() else {
+/// Token holders get every slot; clients without it (only let in with open reads) share at
+/// most `server.max_anonymous_event_streams`, so they can never lock the dashboard out.
+async fn events(
+    State(state): State<Arc<AppState>>,
+    authenticated: Option<Extension<Authenticated>>,
+) -> Response {
+    let subscription = if authenticated.is_some() {
+        state.events.subscribe()
+    } else {
+        state.events.subscribe_anonymous()
+    };
+    let Some(subscription) = subscription else {
         return ApiError::Unavailable(format!(
-            "too many event subscribers ({} listening); try again later",
-            state.events.subscriber_count()
+            "too many event subscribers ({} listening, {} without the token); try again later",
+            state.events.subscriber_count(),
+            state.events.anonymous_count(),
         ))
         .into_response();
     };

@@ -27,8 +27,8 @@ use super::body::{PyJson, read_json};
 use super::error::ApiError;
 use super::health;
 use super::proxy;
-use crate::domain::validation::FieldError;
-use crate::domain::{BreakerState, Currency, Decimal, Money};
+use crate::domain::BreakerState;
+use crate::domain::validation::{FieldError, deposit_amount};
 use crate::sync::cycle::{TradingCycle, TradingCycleResponse};
 
 /// The modules that run in this process, each of which the reference ran as a service.
@@ -277,11 +277,9 @@ async fn trading_cycle(
     State(state): State<Arc<AppState>>,
     body: Body,
 ) -> Result<PyJson<TradingCycleResponse>, ApiError> {
-    let TradingCycleRequest(request) = read_json(body, state.config.server.max_body_bytes).await?;
-    let deposit = match request.deposit_amount {
-        Some(amount) if amount > 0.0 => Some(deposit_money(amount)?),
-        _ => None,
-    };
+    let TradingCycleRequest(request) =
+        read_json(body, state.config.server.max_small_body_bytes).await?;
+    let deposit = deposit_amount(&["body", "deposit_amount"], request.deposit_amount)?;
     tracing::info!(
         force = request.force,
         deposit = request.deposit_amount,
@@ -293,17 +291,4 @@ async fn trading_cycle(
         upstreams: Arc::clone(&state.upstreams),
     };
     Ok(PyJson(cycle.run(deposit).await?))
-}
-
-/// The deposit as EUR, or the 422 pydantic would give a number it cannot hold.
-fn deposit_money(amount: f64) -> Result<Money, ApiError> {
-    Decimal::from_f64(amount)
-        .and_then(|d| Money::from_decimal_rounded(d, Currency::EUR))
-        .map_err(|e| {
-            ApiError::Validation(vec![FieldError::value_error(
-                vec!["body".into(), "deposit_amount".into()],
-                &format!("not a representable amount of EUR: {e}"),
-                json!(amount),
-            )])
-        })
 }

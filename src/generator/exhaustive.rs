@@ -18,6 +18,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
@@ -400,11 +401,19 @@ impl ExhaustiveGenerator {
 
     /// Counts the sequences `for_each_batch` would produce, without building them.
     pub fn count(&self, pool: &rayon::ThreadPool) -> u64 {
+        self.count_until(pool, &AtomicBool::new(false))
+    }
+
+    /// [`ExhaustiveGenerator::count`] that stops as soon as the count reaches `max_sequences`
+    /// (the work is bounded by the request's limit, not by every combination) or `stop` is
+    /// set (the client went away); a stopped count is meaningless.
+    pub fn count_until(&self, pool: &rayon::ThreadPool, stop: &AtomicBool) -> u64 {
+        let limit = self.settings.max_sequences.unwrap_or(u64::MAX);
         let mut total = 0u64;
         let window_len = pool.current_num_threads().max(1) * 8;
         let mut planner = Planner::new(1 << 16, window_len);
         let _ = self.plan(&mut Walk::new(self), &mut planner, &mut |window| {
-            total += pool.install(|| {
+            total = total.saturating_add(pool.install(|| {
                 window
                     .par_iter()
                     .map(|plan| {
@@ -415,11 +424,15 @@ impl ExhaustiveGenerator {
                         count
                     })
                     .sum::<u64>()
-            });
+            }));
             window.clear();
-            ControlFlow::Continue(())
+            if total >= limit || stop.load(Ordering::Relaxed) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
         });
-        total.min(self.settings.max_sequences.unwrap_or(u64::MAX))
+        total.min(limit)
     }
 
     /// Streams the batches through a channel of `capacity` batches from a thread of its own;

@@ -543,3 +543,42 @@ fn streamed_output_equals_the_direct_walk() {
     assert_eq!(summary.sequences as usize, direct.len());
     assert_eq!(streamed, direct);
 }
+
+/// C(n, 1) + … + C(n, k).
+fn combinations_up_to(n: u64, k: u64) -> u64 {
+    let mut total = 0;
+    let mut c = 1u64;
+    for i in 1..=k {
+        c = c * (n - i + 1) / i;
+        total += c;
+    }
+    total
+}
+
+#[test]
+fn a_stopped_count_ends_after_its_first_window() {
+    let generator =
+        ExhaustiveGenerator::new(&opportunities(&wide(60)), &ample(), &Default::default());
+    let stop = std::sync::atomic::AtomicBool::new(true);
+    let counted = generator.count_until(&pool(1), &stop);
+    // One window of a one-thread pool: 8 plans of at most 65,536 sequences.
+    assert!(counted <= 8 * 65_536, "{counted}");
+    assert!(counted < combinations_up_to(60, 5));
+}
+
+#[test]
+fn the_count_stops_at_the_cap_without_walking_every_combination() {
+    let generator = ExhaustiveGenerator::new(
+        &opportunities(&wide(60)),
+        &ample(),
+        &ExhaustiveSettings {
+            max_sequences: Some(1000),
+            max_depth: 10,
+            ..Default::default()
+        },
+    );
+    // About 10^11 combinations: a count that walked them all would not end within the test
+    // run's limit; stopping at the cap takes one window.
+    let never = std::sync::atomic::AtomicBool::new(false);
+    assert_eq!(generator.count_until(&pool(1), &never), 1000);
+}

@@ -189,6 +189,7 @@ impl Store {
             })?;
         }
         let mut writer = open_connection(path)?;
+        restrict_to_owner(path);
         Migrations::from_slice(MIGRATIONS)
             .to_latest(&mut writer)
             .map_err(|source| StoreError::Migrate {
@@ -322,4 +323,25 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     Ok(())
+}
+
+/// The database and its WAL files hold the portfolio: readable by their owner only, whatever
+/// the umask (systemd sets one; a shell usually leaves them world-readable). SQLite creates
+/// `-wal` and `-shm` with the main file's mode, so fixing the main file early covers them; any
+/// that exist already are fixed too. A failure (a file system without modes) is logged.
+fn restrict_to_owner(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::metadata(&file) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                if let Err(error) =
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                {
+                    tracing::warn!(path = %file.display(), %error, "could not make the database private");
+                }
+            }
+            _ => {}
+        }
+    }
 }

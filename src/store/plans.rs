@@ -180,6 +180,30 @@ impl Store {
         })
     }
 
+    /// At most `limit` plans older than plan `before` (all plans without it), newest first: one
+    /// page of the list, so a long history is read a bounded page at a time.
+    pub fn plans_page(
+        &self,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<PlanRecord>, StoreError> {
+        let Some(before) = before else {
+            return self.plans(limit);
+        };
+        self.read(|conn| {
+            let headers: Vec<_> = conn
+                .prepare_cached(
+                    "SELECT id, created_at, status, portfolio_hash, score_before, score_after, \
+                     body FROM plans WHERE (created_at, id) < \
+                     (SELECT created_at, id FROM plans WHERE id = ?2) \
+                     ORDER BY created_at DESC, id DESC LIMIT ?1",
+                )?
+                .query_map(params![limit as i64, before], plan_header)?
+                .collect::<Result<_, _>>()?;
+            headers.into_iter().map(|h| with_steps(conn, h)).collect()
+        })
+    }
+
     /// Changes a plan's status.
     pub fn set_plan_status(&self, id: i64, status: PlanStatus) -> Result<(), StoreError> {
         self.write(|conn| {

@@ -17,6 +17,7 @@ mod gateway_routes;
 mod generator_properties;
 mod golden;
 mod http_surface;
+mod lan_safety;
 mod legacy_import;
 mod operations;
 mod pipeline_example;
