@@ -1059,6 +1059,7 @@ mod tests {
             env(&[
                 ("TRADING_PLANNER_EVALUATOR__THREADS", "5"),
                 ("TRADING_PLANNER_SERVER__MAX_BODY_BYTES", "4096"),
+                ("TRADING_PLANNER_SERVER__MAX_SMALL_BODY_BYTES", "1024"),
                 ("OTHER", "x"),
             ]),
         )
@@ -1066,6 +1067,7 @@ mod tests {
         assert_eq!(config.server.bind, "0.0.0.0:9000");
         assert_eq!(config.evaluator.threads, 5);
         assert_eq!(config.server.max_body_bytes, 4096);
+        assert_eq!(config.server.max_small_body_bytes, 1024);
     }
 
     #[test]

@@ -758,8 +758,8 @@ async fn a_deposit_is_added_to_the_eur_cash_in_research_mode_only() {
         Some(Money::from_minor(100_050, Currency::EUR)),
         "rounded half-even to the cent: {body}"
     );
-    // Zero and negative deposits change nothing.
-    for amount in ["0", "-5"] {
+    // A zero deposit changes nothing; a negative one is refused, naming the field.
+    for (amount, expected) in [("0", 200), ("-5", 422)] {
         let (status, body) = common::call(
             &router,
             "POST",
@@ -767,7 +767,10 @@ async fn a_deposit_is_added_to_the_eur_cash_in_research_mode_only() {
             format!(r#"{{"deposit_amount": {amount}}}"#),
         )
         .await;
-        assert_eq!(status, 200, "{body}");
+        assert_eq!(status, expected, "{body}");
+        if expected == 422 {
+            assert!(body.to_string().contains("deposit_amount"), "{body}");
+        }
     }
     assert_eq!(
         store.cash_balance(Currency::EUR).unwrap(),
