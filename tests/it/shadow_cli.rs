@@ -78,9 +78,13 @@ fn instance(
     change: impl Fn(&mut trading_planner::domain::MetricsBySymbol),
 ) -> ServerProcess {
     import_oracle_metrics(data_dir, change);
+    // Every compatibility route behind the token, so a replay without it shows how it is told.
     ServerProcess::start(
         data_dir,
-        &[("TRADING_PLANNER_AUTH__TOKEN", TOKEN.to_string())],
+        &[
+            ("TRADING_PLANNER_AUTH__TOKEN", TOKEN.to_string()),
+            ("TRADING_PLANNER_AUTH__COMPAT_ROUTES", "token".to_string()),
+        ],
     )
 }
 
@@ -217,7 +221,8 @@ fn recorded_requests_replay_with_every_answer_matching_a_twin() {
         let (status, body) = send(&recorder, method, path, "");
         assert_eq!(status, 200, "{method} {path}: {body}");
     }
-    let (status, _) = http(recorder.port(), "POST", "/evaluator/evaluate", IDENTIFY).unwrap();
+    // A write without the token is refused (computation routes are open to loopback clients).
+    let (status, _) = http(recorder.port(), "POST", "/gateway/trading-cycle", "{}").unwrap();
     assert_eq!(status, 401);
 
     let names = wait_for(Duration::from_secs(30), "the recorded files", || {
