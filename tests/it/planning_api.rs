@@ -346,15 +346,23 @@ fn a_plan_with_the_python_services_up_and_then_down() {
 
     drop(tradernet);
     drop(scoring);
-    wait_for(Duration::from_secs(20), "the data to go stale", || {
-        let report = service_report(&server, "tradernet");
-        report["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|d| d["stale"] == true)
-            .then_some(())
-    });
+    // Stale data a plan is made from: the broker's other feeds may go stale first.
+    wait_for(
+        Duration::from_secs(20),
+        "the plan's data to go stale",
+        || {
+            let report = service_report(&server, "tradernet");
+            report["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| {
+                    ["positions", "cash", "quotes"].contains(&d["kind"].as_str().unwrap_or(""))
+                        && d["stale"] == true
+                })
+                .then_some(())
+        },
+    );
     let outcome = start_plan(&server, &token);
     assert_eq!(outcome["status"], "succeeded", "{outcome}");
     assert!(
