@@ -3,6 +3,7 @@
 //! The pure modules (`domain`, `opportunity`, `generator`, `evaluator`) do no I/O; `store` owns the SQLite database;
 //! `gateway` is the HTTP surface; `cli` and `config` wire them together.
 
+mod allocation;
 pub mod analytics;
 pub mod backtest;
 pub mod backtest_runner;
