@@ -15,10 +15,10 @@ mod targets;
 #[cfg(test)]
 mod tests;
 
-pub use narrative::{plan_narrative, step_narrative};
-pub use objective::Distances;
-pub use search::{Plan, Rejected, Step, plan};
-pub use targets::{GroupKind, GroupTarget, SecurityTarget, Targets, targets};
+#[cfg(test)]
+pub(crate) use narrative::check_step_narrative;
+pub use search::{Plan, Step, plan};
+pub use targets::{GroupTarget, targets};
 
 use serde::Serialize;
 
@@ -44,6 +44,10 @@ pub struct Asset {
     pub score: Option<f64>,
     /// `Err(reason)` when the security may not be bought now (not allowed, cooldown, score).
     pub buy: Result<(), String>,
+    /// Whether it may be brought towards a target at all (allowed, scored well enough, with
+    /// metrics). One that is not is held at its weight; a passing block such as a cooldown
+    /// leaves its target alone.
+    pub eligible: bool,
     /// `Err(reason)` when it may not be sold now (not allowed, holding period, cooldown, loss).
     pub sell: Result<(), String>,
 }
@@ -70,6 +74,8 @@ pub struct Book {
     pub cash: Vec<(String, f64)>,
     /// Units per EUR of every currency with cash or securities (EUR is 1).
     pub rates: Vec<(String, f64)>,
+    /// The day each rate was published (ISO date), where known: narratives quote it.
+    pub rate_dates: Vec<(String, String)>,
     /// Group targets as the investor set them, by kind: (group, fraction of the portfolio).
     pub country_targets: Vec<(String, f64)>,
     pub industry_targets: Vec<(String, f64)>,

@@ -12,7 +12,11 @@ pub fn step_narrative(step: &Step) -> String {
     let before = step.weight_before * 100.0;
     let after = step.weight_after * 100.0;
     let gap = (step.target - step.weight_before).abs() * 100.0;
-    let shares = if step.quantity == 1 { "share" } else { "shares" };
+    let shares = if step.quantity == 1 {
+        "share"
+    } else {
+        "shares"
+    };
     let mut text = match step.side {
         Side::Sell => format!(
             "{sym} is {gap:.1} pp over its {target:.1} % target (band ± {band:.1} pp, now \
@@ -52,9 +56,13 @@ pub fn step_narrative(step: &Step) -> String {
         }
     };
     if step.converted_eur > 0.0 {
+        let dated = step
+            .rate_date
+            .as_ref()
+            .map_or(String::new(), |d| format!(" (rate of {d})"));
         text.push_str(&format!(
-            " Paid with {:.2} EUR converted to {:.2} {cur} at {:.4} {cur} per EUR, as {:.2} {cur} \
-             were held.",
+            " Paid with {:.2} EUR converted to {:.2} {cur} at {:.4} {cur} per EUR{dated}, as \
+             {:.2} {cur} were held.",
             step.converted_eur,
             step.converted_amount,
             step.rate,
@@ -79,9 +87,11 @@ pub fn plan_narrative(
         let trades = if steps.len() == 1 { "trade" } else { "trades" };
         return format!(
             "{n} {trades} for {fees_eur:.2} EUR of fees bring the portfolio from {b:.1} to {a:.1} \
-             pp from its targets (countries {bc:.1} to {ac:.1} pp, industries {bi:.1} to {ai:.1} \
-             pp).",
+             pp from its targets, a plan score from {sb:.1} to {sa:.1} (countries {bc:.1} to \
+             {ac:.1} pp, industries {bi:.1} to {ai:.1} pp).",
             n = steps.len(),
+            sb = (100.0 - before.securities).clamp(0.0, 100.0),
+            sa = (100.0 - after.securities).clamp(0.0, 100.0),
             b = before.securities,
             a = after.securities,
             bc = before.countries,
@@ -105,4 +115,79 @@ pub fn plan_narrative(
         text.push_str(&format!(" {}: {}.", first.symbol, first.reason));
     }
     text
+}
+
+/// Every number a step's narrative quotes, checked against the step's own figures: each must
+/// be one of them as written (same rounding), the quantity, weights, value and fee must all be
+/// there, the side's word must match the sign of the gap, and a date must be the rate's.
+#[cfg(test)]
+pub(crate) fn check_step_narrative(step: &Step) -> Result<(), String> {
+    let pct = |x: f64| format!("{:.1}", x * 100.0);
+    let gap = pct((step.target - step.weight_before).abs());
+    let mut figures = vec![
+        step.quantity.to_string(),
+        pct(step.target),
+        pct(step.weight_before),
+        pct(step.weight_after),
+        gap.clone(),
+        format!("{:.2}", step.value_eur),
+        format!("{:.2}", step.fee_eur),
+    ];
+    let required = figures.clone();
+    figures.push(pct(step.band));
+    figures.push(pct(step.idle_cash));
+    if step.converted_eur > 0.0 {
+        figures.extend([
+            format!("{:.2}", step.converted_eur),
+            format!("{:.2}", step.converted_amount),
+            format!("{:.4}", step.rate),
+            format!("{:.2}", step.cash_before.max(0.0)),
+        ]);
+    }
+    let text = &step.narrative;
+    let mut quoted = Vec::new();
+    for word in text.split_whitespace() {
+        let token = word
+            .trim_start_matches('(')
+            .trim_end_matches([',', ';', ')', '%', ':'])
+            .trim_end_matches('.')
+            .trim_end_matches(')');
+        if token.len() == 10 && token.chars().filter(|c| *c == '-').count() == 2 {
+            if step.rate_date.as_deref() != Some(token) {
+                return Err(format!(
+                    "{text:?} quotes the date {token}, the rate's is {:?}",
+                    step.rate_date
+                ));
+            }
+            continue;
+        }
+        if token.parse::<f64>().is_ok() {
+            if !figures.iter().any(|f| f == token) {
+                return Err(format!(
+                    "{text:?} quotes {token}, which is none of {figures:?}"
+                ));
+            }
+            quoted.push(token.to_string());
+        }
+    }
+    if let Some(missing) = required.iter().find(|f| !quoted.contains(f)) {
+        return Err(format!("{text:?} leaves out {missing}"));
+    }
+    let word = match step.side {
+        Side::Sell => "over",
+        Side::Buy => "under",
+    };
+    let signed_right = match step.side {
+        Side::Sell => step.weight_before > step.target,
+        Side::Buy => step.weight_before < step.target,
+    };
+    if !signed_right || !text.contains(&format!("{gap} pp {word} its")) {
+        return Err(format!(
+            "{text:?} does not say it is {gap} pp {word} its target"
+        ));
+    }
+    if !text.contains(&step.symbol) {
+        return Err(format!("{text:?} does not name {}", step.symbol));
+    }
+    Ok(())
 }

@@ -22,11 +22,6 @@ impl Distances {
     pub fn total(&self) -> f64 {
         self.securities + self.countries + self.industries
     }
-
-    /// The group-level distance (countries and industries).
-    pub fn groups(&self) -> f64 {
-        self.countries + self.industries
-    }
 }
 
 /// The distances of the portfolio whose positions are worth `values` (EUR, in the book's asset

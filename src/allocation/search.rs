@@ -7,6 +7,7 @@
 //! steps are ordered sells first, so sells fund the buys after them, and replayed to check that
 //! every step can be paid.
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::narrative::{plan_narrative, step_narrative};
@@ -39,6 +40,8 @@ pub struct Step {
     pub converted_eur: f64,
     pub converted_amount: f64,
     pub rate: f64,
+    /// The day the rate was published, when the step converts and the day is known.
+    pub rate_date: Option<String>,
     /// The buy opens a position.
     pub opens: bool,
     /// Cash above its reserve and band when the step was chosen, as a fraction (a buy made to
@@ -66,8 +69,9 @@ pub struct Plan {
     pub fees_eur: f64,
     /// Every position inside its band and cash within its reserve's band.
     pub in_bands: bool,
-    /// Candidate trades weighed.
+    /// Candidate trades weighed, and search steps taken.
     pub evaluated: u64,
+    pub steps_searched: u64,
     pub narrative: String,
 }
 
@@ -126,7 +130,12 @@ pub fn plan(book: &Book, policy: &Policy, cancelled: &dyn Fn() -> bool) -> Plan 
     let currency_of = book
         .assets
         .iter()
-        .map(|a| currencies.iter().position(|c| *c == a.currency).unwrap_or(0))
+        .map(|a| {
+            currencies
+                .iter()
+                .position(|c| *c == a.currency)
+                .unwrap_or(0)
+        })
         .collect();
     let total = targets.total_eur;
     let reserve = if total > 0.0 {
@@ -147,15 +156,19 @@ pub fn plan(book: &Book, policy: &Policy, cancelled: &dyn Fn() -> bool) -> Plan 
     };
     let start = ctx.start();
     let mut evaluated = 0u64;
+    let mut steps_searched = 0u64;
     let mut beam = vec![start.clone()];
     let mut best = start.clone();
     for _ in 0..policy.max_steps {
         if cancelled() {
             break;
         }
+        steps_searched += 1;
+        // Weighed in parallel, gathered in the beam's order: the same plan on any thread count.
+        let weighed: Vec<Vec<Candidate>> = beam.par_iter().map(|s| ctx.candidates(s)).collect();
         let mut children: Vec<State> = Vec::new();
-        for state in &beam {
-            for candidate in ctx.candidates(state) {
+        for candidates in weighed {
+            for candidate in candidates {
                 evaluated += 1;
                 if let Ok(child) = candidate {
                     let key = child.key();
@@ -178,23 +191,30 @@ pub fn plan(book: &Book, policy: &Policy, cancelled: &dyn Fn() -> bool) -> Plan 
     let rejected = ctx
         .candidates(&best)
         .into_iter()
-        .filter_map(|c| match c {
-            Err(r) => Some(r),
+        .map(|c| match c {
+            Err(r) => r,
             Ok(state) => {
                 let (i, side, _) = *state.trades.last().expect("a candidate trades");
-                Some(Rejected {
-                    symbol: ctx.book.assets[i].symbol.clone(),
-                    side,
-                    reason: format!(
+                let reason = if best.trades.len() >= policy.max_steps {
+                    format!(
                         "worth it, but the plan already holds its {} trades (plan depth, \
                          orders per cycle and the day's and week's limits)",
                         policy.max_steps
-                    ),
-                })
+                    )
+                } else {
+                    "worth it alone, but the plan does better without it".to_string()
+                };
+                Rejected {
+                    symbol: ctx.book.assets[i].symbol.clone(),
+                    side,
+                    reason,
+                }
             }
         })
         .collect();
-    ctx.finish(&start, &best, rejected, evaluated)
+    let mut plan = ctx.finish(&start, &best, rejected, evaluated);
+    plan.steps_searched = steps_searched;
+    plan
 }
 
 impl State {
@@ -527,6 +547,15 @@ impl Ctx<'_> {
                 converted_eur,
                 converted_amount: converted_eur * rate,
                 rate,
+                rate_date: (converted_eur > 0.0)
+                    .then(|| {
+                        self.book
+                            .rate_dates
+                            .iter()
+                            .find(|(c, _)| *c == asset.currency)
+                            .map(|(_, d)| d.clone())
+                    })
+                    .flatten(),
                 opens: side == Side::Buy && state.quantity[i] <= 0.0,
                 idle_cash: if side == Side::Buy { idle } else { 0.0 },
                 narrative: String::new(),
@@ -549,6 +578,7 @@ impl Ctx<'_> {
             fees_eur: fees,
             in_bands,
             evaluated,
+            steps_searched: 0,
             narrative,
         }
     }

@@ -63,12 +63,22 @@ const FITTING_PASSES: usize = 60;
 /// The targets of `book` under `policy`.
 pub fn targets(book: &Book, policy: &Policy) -> Targets {
     let total = book.total_eur();
-    let weight = |a: &Asset| if total > 0.0 { a.value_eur() / total } else { 0.0 };
+    let weight = |a: &Asset| {
+        if total > 0.0 {
+            a.value_eur() / total
+        } else {
+            0.0
+        }
+    };
     let country = opinions(&book.country_targets);
     let industry = opinions(&book.industry_targets);
     let has_opinion = |a: &Asset| {
-        a.country_group.as_ref().is_some_and(|g| country.contains(g))
-            || a.industry_group.as_ref().is_some_and(|g| industry.contains(g))
+        a.country_group
+            .as_ref()
+            .is_some_and(|g| country.contains(g))
+            || a.industry_group
+                .as_ref()
+                .is_some_and(|g| industry.contains(g))
     };
     let reserve = if total > 0.0 {
         (policy.min_cash_reserve_eur / total)
@@ -85,7 +95,7 @@ pub fn targets(book: &Book, policy: &Policy) -> Targets {
         .map(|a| {
             if !has_opinion(a) {
                 Some(weight(a))
-            } else if a.buy.is_err() || a.lot_eur().is_none() {
+            } else if !a.eligible || a.lot_eur().is_none() {
                 Some(weight(a).min(policy.max_position_weight))
             } else {
                 None
@@ -167,11 +177,7 @@ pub fn targets(book: &Book, policy: &Policy) -> Targets {
         }
         // Shares under the minimum position are not worth holding: spread them again.
         let small: Vec<usize> = (0..x.len())
-            .filter(|&i| {
-                fixed[i].is_none()
-                    && !dropped[i]
-                    && x[i] < policy.min_position_weight
-            })
+            .filter(|&i| fixed[i].is_none() && !dropped[i] && x[i] < policy.min_position_weight)
             .collect();
         if small.is_empty() {
             break;
@@ -221,7 +227,10 @@ pub fn targets(book: &Book, policy: &Policy) -> Targets {
             note,
         });
     }
-    let invested: f64 = securities.iter().map(|s| s.target.unwrap_or(s.weight)).sum();
+    let invested: f64 = securities
+        .iter()
+        .map(|s| s.target.unwrap_or(s.weight))
+        .sum();
     let cash = (1.0 - invested).max(0.0);
     let mut groups = Vec::new();
     for (kind, list, of) in [

@@ -26,11 +26,10 @@ pub(super) fn plan(config: Config, data_dir: &Path, args: &PlanArgs) -> anyhow::
         pool,
         Arc::new(crate::events::EventHub::new(1)),
         config.planner.clone(),
-    )
-    .with_batch_size(config.generator.batch_size);
+    );
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template(
-            "{spinner} {prefix:>11} [{bar:30}] {pos}/{len} sequences, {msg} (ETA {eta})",
+            "{spinner} {prefix:>11} {pos} candidate trades weighed, {msg}",
         )?
         .progress_chars("=> "),
     );
@@ -40,12 +39,9 @@ pub(super) fn plan(config: Config, data_dir: &Path, args: &PlanArgs) -> anyhow::
     }
     let outcome = runner.run_here(chrono::Local::now().naive_local(), &mut |p| {
         bar.set_prefix(p.phase);
-        if let Some(expected) = p.sequences_expected {
-            bar.set_length(expected);
-        }
         bar.set_position(p.sequences_evaluated);
         bar.set_message(match p.best_score {
-            Some(score) => format!("best score {score:.4}"),
+            Some(score) => format!("plan score {score:.1}"),
             None => "no score yet".to_string(),
         });
     })?;
@@ -68,7 +64,7 @@ pub(super) fn plan(config: Config, data_dir: &Path, args: &PlanArgs) -> anyhow::
     }
     writeln!(
         out,
-        "Plan {} — {} sequences in {:.2} s ({})",
+        "Plan {} — {} candidate trades weighed in {:.2} s ({})",
         plan.id,
         outcome.sequences_evaluated,
         outcome.elapsed_secs,
@@ -85,13 +81,13 @@ pub(super) fn plan(config: Config, data_dir: &Path, args: &PlanArgs) -> anyhow::
     }
     writeln!(
         out,
-        "Score {:.4} → {:.4}",
+        "Score {:.1} → {:.1} (100 less the points from the targets)",
         plan.plan.score_before.unwrap_or(0.0),
         plan.plan.score_after.unwrap_or(0.0)
     )?;
     writeln!(out)?;
     if plan.plan.steps.is_empty() {
-        writeln!(out, "No trades recommended.")?;
+        writeln!(out, "No trades.")?;
     } else {
         writeln!(
             out,

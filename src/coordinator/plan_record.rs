@@ -1,44 +1,45 @@
-//! A run's result as a plan to keep: the actions with their narratives, the score breakdown,
-//! the rejected candidates, how the run went and how fresh the data was. Written through the
-//! one plan writer, [`PlanDraft::keep`].
+//! A run's result as a plan to keep: the steps with the narratives the planner wrote from their
+//! own figures, the targets and distances, the rejected candidates, how the run went and how
+//! fresh the data was. Written through the one plan writer, [`PlanDraft::keep`].
 
-use std::collections::HashMap;
-
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
 use super::run::RunResult;
 use super::snapshot::Snapshot;
-use crate::domain::Side;
-use crate::planning::{NarrativeInputs, PlanDraft, plan_score};
+use crate::allocation::Step;
+use crate::domain::{ActionCandidate, Side};
+use crate::planning::{NarrativeInputs, PlanDraft, WrittenNarratives};
 
 /// The plan of `result`, for the portfolio of `snapshot`.
 pub fn plan_draft(snapshot: &Snapshot, result: &RunResult) -> PlanDraft {
-    let actions = result.best.as_ref().map_or(&[][..], |b| &b.actions[..]);
-    let score_before = result.score_before;
-    let score_after = result.best.as_ref().map_or(score_before, |b| b.score);
-    let cash_required: f64 = actions
+    let plan = &result.plan;
+    let actions: Vec<ActionCandidate> = plan.steps.iter().map(action).collect();
+    let (score_before, score_after) = plan.scores();
+    let cash_required: f64 = plan
+        .steps
         .iter()
-        .filter(|a| a.side == Side::Buy)
-        .map(|a| a.value_eur)
+        .filter(|s| s.side == Side::Buy)
+        .map(|s| s.value_eur + s.fee_eur)
         .sum();
-    let dividend_yields: HashMap<String, f64> = actions
-        .iter()
-        .filter_map(|a| {
-            let dividend_yield = snapshot.metrics.get(&a.symbol)?.get("DIVIDEND_YIELD")?;
-            Some((a.symbol.clone(), *dividend_yield))
-        })
-        .collect();
     let mut extra = Map::new();
     for (key, value) in [
         ("actions", json!(actions)),
+        ("steps_detail", json!(plan.steps)),
+        ("targets", json!(plan.targets)),
+        (
+            "distances",
+            json!({"before": plan.before, "after": plan.after}),
+        ),
+        ("fees_eur", json!(plan.fees_eur)),
+        ("in_bands", json!(plan.in_bands)),
         ("cash_required_eur", json!(cash_required)),
         ("available_cash_eur", json!(snapshot.available_cash_eur)),
         ("total_value_eur", json!(snapshot.total_value_eur)),
-        ("pruned", json!(result.pruned)),
+        ("cash", json!(snapshot.cash)),
         (
             "run",
             json!({
-                "candidates": result.opportunities.len(),
+                "candidates": plan.evaluated,
                 "sequences_evaluated": result.sequences_evaluated,
                 "batches": result.batches,
                 "stop": result.stop,
@@ -59,32 +60,45 @@ pub fn plan_draft(snapshot: &Snapshot, result: &RunResult) -> PlanDraft {
     }
     PlanDraft {
         portfolio_hash: snapshot.portfolio_hash(),
-        // A sell's value is kept as an amount, like a buy's.
-        sequence: actions
-            .iter()
-            .map(|a| {
-                let mut action = a.clone();
-                action.value_eur = a.value_eur.abs();
-                action
-            })
-            .collect(),
-        score_before: Some(plan_score(score_before)),
-        score_after: Some(plan_score(score_after)),
-        breakdown: result
-            .best
-            .as_ref()
-            .map_or(Value::Null, |b| json!(b.breakdown)),
-        rejected: result.rejected.iter().map(|r| json!(r)).collect(),
+        sequence: actions,
+        score_before: Some(score_before),
+        score_after: Some(score_after),
+        breakdown: json!({
+            "scale": "100 less the distance of the securities and cash to their targets, in points",
+            "before": plan.before,
+            "after": plan.after,
+            "fees_eur": plan.fees_eur,
+        }),
+        rejected: plan.rejected.iter().map(|r| json!(r)).collect(),
         data_freshness: None,
-        narratives: NarrativeInputs {
-            position_values: snapshot
-                .positions
-                .iter()
-                .map(|p| (p.symbol.clone(), p.value_eur))
-                .collect(),
-            first_buy_opportunity: NarrativeInputs::first_buy_opportunity(&result.opportunities),
-            dividend_yields,
-        },
+        narratives: NarrativeInputs::default(),
+        written: Some(WrittenNarratives {
+            steps: plan.steps.iter().map(|s| s.narrative.clone()).collect(),
+            plan: plan.narrative.clone(),
+        }),
         extra,
+    }
+}
+
+/// A step as the action the executor and the plan views read.
+fn action(step: &Step) -> ActionCandidate {
+    let reason = match step.side {
+        Side::Sell => "over its band: trimmed back to its target",
+        Side::Buy if step.idle_cash > 0.0 => {
+            "cash above its reserve goes where it is most under target"
+        }
+        Side::Buy => "under its band: brought up towards its target",
+    };
+    ActionCandidate {
+        side: step.side,
+        symbol: step.symbol.clone(),
+        name: step.name.clone(),
+        quantity: step.quantity,
+        price: step.price,
+        value_eur: step.value_eur,
+        currency: step.currency.clone(),
+        priority: (step.target - step.weight_before).abs(),
+        reason: reason.to_string(),
+        tags: Vec::new(),
     }
 }

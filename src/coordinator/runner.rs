@@ -69,7 +69,6 @@ pub struct Runner {
     pool: Arc<rayon::ThreadPool>,
     events: Arc<EventHub>,
     config: PlannerConfig,
-    batch_size: usize,
     active: Mutex<Option<Active>>,
     finished: Mutex<VecDeque<RunOutcome>>,
     /// Tells waiters about each finished run.
@@ -88,17 +87,10 @@ impl Runner {
             pool,
             events,
             config,
-            batch_size: 4096,
             active: Mutex::new(None),
             finished: Mutex::new(VecDeque::new()),
             done: watch::channel(None).0,
         }
-    }
-
-    /// Sequences per generated batch.
-    pub fn with_batch_size(mut self, batch_size: usize) -> Runner {
-        self.batch_size = batch_size.max(1);
-        self
     }
 
     /// Starts a run on its own thread and returns its id; a run already going is an error
@@ -255,14 +247,7 @@ impl Runner {
             sequences_expected: None,
         });
         let result = Snapshot::take(&self.store, now).map(|snapshot| {
-            let result = plan(
-                &snapshot,
-                &self.config,
-                self.batch_size,
-                &self.pool,
-                cancel,
-                &mut report,
-            );
+            let result = plan(&snapshot, &self.config, &self.pool, cancel, &mut report);
             (snapshot, result)
         });
         let outcome = self.finish(run_id, started, result);

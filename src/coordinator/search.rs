@@ -1,5 +1,4 @@
-//! The planning loop's bookkeeping, shared by the native run and the reference's
-//! `create-plan`: batches are scored into a beam one after the other, and after each the search
+//! The planning loop's bookkeeping of the reference's `create-plan`: batches are scored into a beam one after the other, and after each the search
 //! counts it, tracks whether the beam improved, and decides whether to stop (cancelled, out of
 //! time, or on a plateau).
 
@@ -68,7 +67,8 @@ impl<'a> Search<'a> {
     }
 
     /// The best top score seen above the floor.
-    pub fn best(&self) -> Option<f64> {
+    #[cfg(test)]
+    fn best(&self) -> Option<f64> {
         self.best
     }
 

@@ -21,6 +21,8 @@ pub enum SettingKind {
     Eur { max: f64 },
     /// `research` or `live`.
     TradingMode,
+    /// One of `options`.
+    Choice { options: &'static [&'static str] },
 }
 
 /// One setting of the API.
@@ -98,13 +100,6 @@ pub const SETTINGS: &[SettingSpec] = &[
         "lowest score of a security worth buying",
     ),
     number(
-        keys::TARGET_ANNUAL_RETURN.key,
-        0.0,
-        1.0,
-        "0.11",
-        "the yearly return the scoring aims at",
-    ),
-    number(
         keys::MAX_LOSS_THRESHOLD.key,
         -1.0,
         0.0,
@@ -159,6 +154,70 @@ pub const SETTINGS: &[SettingSpec] = &[
         1000,
         "10",
         "most trades per week",
+    ),
+    number(
+        keys::CASH_RESERVE_RATIO.key,
+        0.0,
+        0.5,
+        "0.02",
+        "cash a plan keeps as a fraction of the portfolio (the larger of this and min_cash_reserve)",
+    ),
+    number(
+        keys::MAX_POSITION_WEIGHT.key,
+        0.01,
+        1.0,
+        "0.15",
+        "largest target of one security, a fraction of the portfolio",
+    ),
+    number(
+        keys::MIN_POSITION_WEIGHT.key,
+        0.0,
+        0.2,
+        "0.01",
+        "smallest position worth holding, a fraction of the portfolio",
+    ),
+    number(
+        keys::TARGET_SCORE_TILT.key,
+        0.0,
+        2.0,
+        "0.2",
+        "how far quality scores shift a group's target between its securities (0 = equally)",
+    ),
+    number(
+        keys::BAND_ABSOLUTE.key,
+        0.0,
+        0.5,
+        "0.05",
+        "tolerance band in points of the portfolio (the smaller of this and band_relative × target)",
+    ),
+    number(
+        keys::BAND_RELATIVE.key,
+        0.0,
+        1.0,
+        "0.25",
+        "tolerance band as a fraction of the target",
+    ),
+    SettingSpec {
+        key: keys::RISK_PROFILE,
+        kind: SettingKind::Choice {
+            options: &["cautious", "balanced", "bold"],
+        },
+        default: "balanced",
+        description: "cautious halves the score tilt and narrows the bands; bold widens both",
+    },
+    number(
+        keys::DRIFT_POINT_VALUE_BP.key,
+        0.0,
+        1000.0,
+        "10",
+        "what one point of drift is worth, in basis points of the portfolio's value",
+    ),
+    number(
+        keys::FEE_WORTH_RATIO.key,
+        0.0,
+        100.0,
+        "1.0",
+        "a trade must remove drift worth this many times its fees and turnover",
     ),
 ];
 
@@ -218,6 +277,10 @@ fn check_value(kind: SettingKind, value: &Value) -> Result<String, String> {
         SettingKind::TradingMode => match value.as_str() {
             Some(mode @ ("research" | "live")) => Ok(mode.to_string()),
             _ => Err("must be \"research\" or \"live\"".into()),
+        },
+        SettingKind::Choice { options } => match value.as_str() {
+            Some(choice) if options.contains(&choice) => Ok(choice.to_string()),
+            _ => Err(format!("must be one of {}", options.join(", "))),
         },
         SettingKind::Count { min, max } => match value.as_i64() {
             Some(n) if (min..=max).contains(&n) => Ok(n.to_string()),

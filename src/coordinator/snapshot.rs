@@ -2,21 +2,20 @@
 //! float world at a single boundary (positions valued at their quote in EUR with the stored
 //! rate, "1 EUR = rate foreign"), with the broker's open orders and our own applied.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDateTime;
 use indexmap::IndexMap;
 
+use crate::allocation::RiskProfile;
 use crate::domain::valuation::{
     AllocationKind, GroupMember, GroupTarget, Holding, Listing, ValuationInputs,
 };
-use crate::domain::{MetricsBySymbol, Position, Security, Side};
+use crate::domain::{Security, Side};
 use crate::evaluator::ScoringProfile;
 use crate::evaluator::symbol_terms::metric_names;
-use crate::opportunity::heuristic::{
-    CagrMetrics, HeuristicEnv, HeuristicInputs, HeuristicSettings,
-};
-use crate::store::{OrderStatus, Store, StoreError, TargetKind, keys};
+use crate::opportunity::heuristic::HeuristicSettings;
+use crate::store::{OrderStatus, Store, StoreError, TargetKind, TradingMode, keys};
 
 /// A held position as the planner values it.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,11 +43,22 @@ pub struct Snapshot {
     pub total_value_eur: f64,
     /// Native units per EUR by currency (EUR is 1).
     pub rates: HashMap<String, f64>,
+    /// The day each rate was published (ISO date), where known.
+    pub rate_dates: Vec<(String, String)>,
     pub prices: IndexMap<String, f64>,
-    pub metrics: MetricsBySymbol,
     pub scores: HashMap<String, f64>,
     pub country_targets: IndexMap<String, f64>,
     pub country_groups: IndexMap<String, String>,
+    pub industry_targets: IndexMap<String, f64>,
+    pub industry_groups: IndexMap<String, String>,
+    /// Cash per currency after open buy orders, in that currency's units.
+    pub cash: Vec<(String, f64)>,
+    /// When the lot still held was first bought, by symbol (holding periods count from it).
+    pub first_held: HashMap<String, NaiveDateTime>,
+    /// Trades executed in the last 24 hours and the last 7 days (the frequency limits).
+    pub trades_last_day: usize,
+    pub trades_last_week: usize,
+    pub allocation: AllocationSettings,
     pub heuristic: HeuristicSettings,
     pub last_buy: HashMap<String, NaiveDateTime>,
     pub last_sell: HashMap<String, NaiveDateTime>,
@@ -63,11 +73,28 @@ pub struct Snapshot {
     /// scoring service has none, and their price history is too short for our own): they
     /// are not scored as average.
     pub not_enough_history: Vec<String>,
-    pub min_trade_value_eur: f64,
 }
 
-/// The smallest trade worth proposing, in EUR.
-const MIN_TRADE_VALUE_EUR: f64 = 50.0;
+/// The allocation settings a native plan is made with (docs/settings.md), as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllocationSettings {
+    pub research: bool,
+    pub min_cash_reserve_eur: f64,
+    pub cash_reserve_ratio: f64,
+    pub score_tilt: f64,
+    pub max_position_weight: f64,
+    pub min_position_weight: f64,
+    pub band_absolute: f64,
+    pub band_relative: f64,
+    pub risk_profile: RiskProfile,
+    pub drift_point_value_bp: f64,
+    pub fee_worth_ratio: f64,
+    pub max_plan_depth: i64,
+    pub max_trades_per_cycle: i64,
+    pub frequency_limits: bool,
+    pub max_trades_per_day: i64,
+    pub max_trades_per_week: i64,
+}
 
 /// The data kinds a plan depends on.
 const PLAN_DATA: [&str; 5] = ["positions", "cash", "quotes", "scores", "metrics"];
@@ -220,18 +247,26 @@ impl Snapshot {
             .into_iter()
             .map(|s| (s.symbol, s.total_score))
             .collect();
-        let country_targets = store
-            .allocation_targets()?
-            .into_iter()
-            .filter(|t| t.kind == TargetKind::Country)
-            .map(|t| (t.group, t.target.to_f64()))
-            .collect();
-        let country_groups = store
-            .allocation_groups()?
-            .into_iter()
-            .filter(|g| g.kind == TargetKind::Country)
-            .map(|g| (g.member, g.group))
-            .collect();
+        let all_targets = store.allocation_targets()?;
+        let all_groups = store.allocation_groups()?;
+        let targets_of = |kind| -> IndexMap<String, f64> {
+            all_targets
+                .iter()
+                .filter(|t| t.kind == kind)
+                .map(|t| (t.group.clone(), t.target.to_f64()))
+                .collect()
+        };
+        let groups_of = |kind| -> IndexMap<String, String> {
+            all_groups
+                .iter()
+                .filter(|g| g.kind == kind)
+                .map(|g| (g.member.clone(), g.group.clone()))
+                .collect()
+        };
+        let country_targets = targets_of(TargetKind::Country);
+        let country_groups = groups_of(TargetKind::Country);
+        let industry_targets = targets_of(TargetKind::Industry);
+        let industry_groups = groups_of(TargetKind::Industry);
 
         let ratio = |setting| store.ratio_setting(setting).map(|d| d.to_f64());
         let heuristic = HeuristicSettings {
@@ -247,12 +282,45 @@ impl Snapshot {
             transaction_cost_percent: ratio(keys::TRANSACTION_COST_PERCENT)?,
         };
 
+        let allocation = allocation_settings(store)?;
+
         let mut last_buy = HashMap::new();
         let mut last_sell = HashMap::new();
+        // Walking the ledger in time order: the running quantity of each symbol, and when the
+        // lot still held was first bought (a position sold out starts again at its next buy).
+        let mut running: HashMap<String, (f64, Option<NaiveDateTime>)> = HashMap::new();
+        let (mut trades_last_day, mut trades_last_week) = (0, 0);
         for trade in store.trades(None)? {
             let Some(at) = parse_time(&trade.trade.executed_at) else {
                 continue;
             };
+            let age = now - at;
+            if age >= chrono::Duration::zero() {
+                if age < chrono::Duration::days(1) {
+                    trades_last_day += 1;
+                }
+                if age < chrono::Duration::days(7) {
+                    trades_last_week += 1;
+                }
+            }
+            let quantity = trade.trade.quantity.as_decimal().to_f64();
+            let held = running
+                .entry(trade.trade.symbol.clone())
+                .or_insert((0.0, None));
+            match trade.trade.side {
+                Side::Buy => {
+                    if held.0 <= 0.0 {
+                        held.1 = Some(at);
+                    }
+                    held.0 += quantity;
+                }
+                Side::Sell => {
+                    held.0 -= quantity;
+                    if held.0 <= 1e-9 {
+                        *held = (0.0, None);
+                    }
+                }
+            }
             let map = match trade.trade.side {
                 Side::Buy => &mut last_buy,
                 Side::Sell => &mut last_sell,
@@ -274,15 +342,36 @@ impl Snapshot {
             .map(|kind| kind.to_string())
             .collect();
 
+        let first_held = running
+            .into_iter()
+            .filter_map(|(symbol, (_, since))| Some((symbol, since?)))
+            .collect();
+        let rate_dates = store
+            .fx_rates_dated()?
+            .into_iter()
+            .filter_map(|r| {
+                Some((
+                    r.rate.currency().to_string(),
+                    r.rate_date?.format("%Y-%m-%d").to_string(),
+                ))
+            })
+            .collect();
         Ok(Snapshot {
             taken_at: now,
+            rate_dates,
+            industry_targets,
+            industry_groups,
+            cash: cash.iter().map(|(c, a)| (c.clone(), *a)).collect(),
+            first_held,
+            trades_last_day,
+            trades_last_week,
+            allocation,
             securities,
             total_value_eur: invested + cash_eur.max(0.0),
             available_cash_eur: (cash_eur - reserve).max(0.0),
             positions,
             rates,
             prices,
-            metrics,
             scores,
             country_targets,
             country_groups,
@@ -294,80 +383,7 @@ impl Snapshot {
             pending,
             stale,
             not_enough_history,
-            min_trade_value_eur: MIN_TRADE_VALUE_EUR,
         })
-    }
-
-    /// The heuristic opportunity path's inputs.
-    pub fn heuristic_inputs(&self) -> HeuristicInputs {
-        let first_bought: HashMap<&str, NaiveDateTime> = self
-            .last_buy
-            .iter()
-            .map(|(s, t)| (s.as_str(), *t))
-            .collect();
-        HeuristicInputs {
-            position_values: self
-                .positions
-                .iter()
-                .map(|p| (p.symbol.clone(), p.value_eur))
-                .collect(),
-            total_value: self.total_value_eur,
-            country_weights: self.country_targets.clone(),
-            security_countries: Some(
-                self.securities
-                    .iter()
-                    .filter_map(|s| Some((s.symbol.clone(), s.country.clone()?)))
-                    .collect(),
-            ),
-            positions: self
-                .positions
-                .iter()
-                .map(|p| Position {
-                    symbol: p.symbol.clone(),
-                    quantity: p.quantity,
-                    avg_price: p.avg_price,
-                    currency: p.currency.clone(),
-                    current_price: Some(p.price),
-                    market_value_eur: Some(p.value_eur),
-                    unrealized_pnl_pct: (p.avg_price > 0.0)
-                        .then(|| (p.price - p.avg_price) / p.avg_price),
-                    first_bought_at: first_bought.get(p.symbol.as_str()).copied(),
-                })
-                .collect(),
-            securities: self.securities.clone(),
-        }
-    }
-
-    /// The heuristic opportunity path's environment.
-    pub fn heuristic_env(&self) -> HeuristicEnv {
-        let mut env = HeuristicEnv::new(self.taken_at);
-        env.settings = self.heuristic;
-        env.last_buy = self.last_buy.clone();
-        env.last_sell = self.last_sell.clone();
-        env.last_transaction = self.last_buy.clone();
-        for (symbol, at) in &self.last_sell {
-            let entry = env.last_transaction.entry(symbol.clone()).or_insert(*at);
-            if at > entry {
-                *entry = *at;
-            }
-        }
-        env.prices = self.prices.clone();
-        env.exchange_rates = self.rates.clone();
-        env.security_scores = Some(self.scores.clone());
-        env.country_to_group =
-            (!self.country_groups.is_empty()).then(|| self.country_groups.clone());
-        env.cagr = self
-            .metrics
-            .iter()
-            .map(|(symbol, values)| (symbol.clone(), CagrMetrics::from_values(values)))
-            .collect();
-        env.position_avg_prices = Some(
-            self.positions
-                .iter()
-                .map(|p| (p.symbol.clone(), p.avg_price))
-                .collect(),
-        );
-        env
     }
 
     /// The canonical portfolio hash of what the plan was made for.
@@ -402,16 +418,43 @@ impl Snapshot {
                 .collect(),
         })
     }
+}
 
-    /// Symbols bought within the buy cooldown.
-    pub fn buy_blocked(&self) -> BTreeSet<String> {
-        let days = self.heuristic.buy_cooldown_days;
-        self.last_buy
-            .iter()
-            .filter(|(_, at)| (self.taken_at - **at).num_days() < days)
-            .map(|(s, _)| s.clone())
-            .collect()
-    }
+/// The allocation settings as stored; an unknown risk profile is an error naming it.
+fn allocation_settings(store: &Store) -> Result<AllocationSettings, StoreError> {
+    let ratio = |setting| store.ratio_setting(setting).map(|d| d.to_f64());
+    let risk = store
+        .setting(keys::RISK_PROFILE)?
+        .unwrap_or_else(|| "balanced".into());
+    let risk_profile =
+        risk.trim()
+            .to_ascii_lowercase()
+            .parse()
+            .map_err(|_| StoreError::Invalid {
+                what: "setting risk_profile",
+                reason: format!("{risk:?} is not cautious, balanced or bold"),
+            })?;
+    Ok(AllocationSettings {
+        research: store.trading_mode()? == TradingMode::Research,
+        min_cash_reserve_eur: store
+            .eur_setting(keys::MIN_CASH_RESERVE)?
+            .to_decimal()
+            .to_f64(),
+        cash_reserve_ratio: ratio(keys::CASH_RESERVE_RATIO)?,
+        score_tilt: ratio(keys::TARGET_SCORE_TILT)?,
+        max_position_weight: ratio(keys::MAX_POSITION_WEIGHT)?,
+        min_position_weight: ratio(keys::MIN_POSITION_WEIGHT)?,
+        band_absolute: ratio(keys::BAND_ABSOLUTE)?,
+        band_relative: ratio(keys::BAND_RELATIVE)?,
+        risk_profile,
+        drift_point_value_bp: ratio(keys::DRIFT_POINT_VALUE_BP)?,
+        fee_worth_ratio: ratio(keys::FEE_WORTH_RATIO)?,
+        max_plan_depth: store.count_setting(keys::MAX_PLAN_DEPTH)?,
+        max_trades_per_cycle: store.count_setting(keys::MAX_TRADES_PER_CYCLE)?,
+        frequency_limits: store.flag_setting(keys::TRADE_FREQUENCY_LIMITS_ENABLED)?,
+        max_trades_per_day: store.count_setting(keys::MAX_TRADES_PER_DAY)?,
+        max_trades_per_week: store.count_setting(keys::MAX_TRADES_PER_WEEK)?,
+    })
 }
 
 /// The last quote of each symbol, as the planner's floats.

@@ -29,6 +29,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/upstreams", get(upstreams::upstreams))
         .route("/portfolio", get(portfolio))
         .route("/securities", get(securities))
+        .route("/targets", get(targets))
         .route("/plans", get(list_plans).post(start_plan))
         .route("/plans/latest", get(latest_plan))
         .route("/plans/{id}", get(get_plan))
@@ -96,6 +97,16 @@ async fn securities(State(state): State<Arc<AppState>>) -> Result<Json<Value>, A
             })
             .collect();
         Ok(Json(json!({ "securities": list })))
+    })
+    .await
+}
+
+/// `GET /api/targets`: each security's and group's target, band, weight and drift, and the
+/// cash reserve, as a plan would see them now.
+async fn targets(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    on_store(&state.store, |store| {
+        let view = crate::coordinator::targets_now(store, chrono::Local::now().naive_local())?;
+        Ok(Json(json!(view)))
     })
     .await
 }

@@ -156,6 +156,7 @@ fn plan_and_keep(
             dividend_yields: HashMap::new(),
         },
         sequence,
+        written: None,
         extra,
     };
     let id = draft.keep(store).map_err(|e| e.to_string())?;

@@ -81,8 +81,18 @@ pub struct PlanDraft {
     /// (the native planner keeps it under `data` in `extra`).
     pub data_freshness: Option<Value>,
     pub narratives: NarrativeInputs,
+    /// Narratives written by the planner from its own figures (one per action, and the plan's),
+    /// used instead of those made from `narratives`.
+    pub written: Option<WrittenNarratives>,
     /// More keys for the stored body; they never replace the keys above.
     pub extra: Map<String, Value>,
+}
+
+/// Narratives a planner wrote from the plan's own figures.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WrittenNarratives {
+    pub steps: Vec<String>,
+    pub plan: String,
 }
 
 /// A draft that cannot become a stored plan, or could not be stored.
@@ -104,6 +114,9 @@ pub enum PlanError {
 impl PlanDraft {
     /// One narrative per action, in order.
     fn step_narratives(&self) -> Vec<String> {
+        if let Some(written) = &self.written {
+            return written.steps.clone();
+        }
         self.sequence
             .iter()
             .map(|a| {
@@ -117,6 +130,9 @@ impl PlanDraft {
 
     /// The narrative of the whole plan. Without scores the outcome reads as unchanged.
     fn plan_narrative(&self) -> String {
+        if let Some(written) = &self.written {
+            return written.plan.clone();
+        }
         let steps: Vec<NarrativeStep<'_>> = self.sequence.iter().map(NarrativeStep::from).collect();
         let before = self.score_before.or(self.score_after).unwrap_or(0.0);
         let after = self.score_after.unwrap_or(before);
@@ -271,6 +287,7 @@ mod tests {
                 first_buy_opportunity: Some("BBB Corp".into()),
                 dividend_yields: HashMap::from([("BBB".to_string(), 0.05)]),
             },
+            written: None,
             extra: Map::new(),
         }
     }

@@ -77,10 +77,6 @@ pub mod keys {
         key: "min_security_score",
         default: "0.5",
     };
-    pub const TARGET_ANNUAL_RETURN: RatioSetting = RatioSetting {
-        key: "target_annual_return",
-        default: "0.11",
-    };
     pub const MAX_LOSS_THRESHOLD: RatioSetting = RatioSetting {
         key: "max_loss_threshold",
         default: "-0.20",
@@ -126,6 +122,46 @@ pub mod keys {
         key: "max_trades_per_cycle",
         default: 2,
     };
+    /// The cash reserve as a fraction of the portfolio (the larger of it and
+    /// `min_cash_reserve` is kept).
+    pub const CASH_RESERVE_RATIO: RatioSetting = RatioSetting {
+        key: "cash_reserve_ratio",
+        default: "0.02",
+    };
+    /// How far quality scores shift a group's target between its securities (0 = equally).
+    pub const TARGET_SCORE_TILT: RatioSetting = RatioSetting {
+        key: "target_score_tilt",
+        default: "0.2",
+    };
+    pub const MAX_POSITION_WEIGHT: RatioSetting = RatioSetting {
+        key: "max_position_weight",
+        default: "0.15",
+    };
+    pub const MIN_POSITION_WEIGHT: RatioSetting = RatioSetting {
+        key: "min_position_weight",
+        default: "0.01",
+    };
+    /// The tolerance band: the smaller of this many points and `band_relative` × target.
+    pub const BAND_ABSOLUTE: RatioSetting = RatioSetting {
+        key: "band_absolute",
+        default: "0.05",
+    };
+    pub const BAND_RELATIVE: RatioSetting = RatioSetting {
+        key: "band_relative",
+        default: "0.25",
+    };
+    /// What one percentage point of drift is worth, in basis points of the portfolio.
+    pub const DRIFT_POINT_VALUE_BP: RatioSetting = RatioSetting {
+        key: "drift_point_value_bp",
+        default: "10",
+    };
+    /// A trade is proposed only when the drift it removes is worth this many times its cost.
+    pub const FEE_WORTH_RATIO: RatioSetting = RatioSetting {
+        key: "fee_worth_ratio",
+        default: "1.0",
+    };
+    /// cautious, balanced or bold: scales the score tilt and the bands.
+    pub const RISK_PROFILE: &str = "risk_profile";
     pub const MONTE_CARLO_PATH_COUNT: CountSetting = CountSetting {
         key: "monte_carlo_path_count",
         default: 100,

@@ -56,7 +56,7 @@ async fn a_native_plan_has_one_score_scale_everywhere() {
     assert_eq!(plan["details"]["score_after"], plan["score_after"]);
     let narrative = plan["details"]["narrative"].as_str().unwrap();
     assert!(
-        narrative.contains(&format!("from {before:.1} to {after:.1}")),
+        narrative.contains(&format!("a plan score from {before:.1} to {after:.1}")),
         "{narrative}"
     );
     let (_, compat) = common::call(&app, "GET", &format!("/planning/plans/{plan_id}"), "").await;
@@ -219,7 +219,7 @@ async fn progress_events_arrive_in_order() {
             Err(e) => panic!("no finish event: {e}"),
         }
     }
-    assert_eq!(phases, ["snapshot", "opportunities", "evaluating", "done"]);
+    assert_eq!(phases, ["snapshot", "targets", "searching", "done"]);
 }
 
 #[tokio::test]

@@ -177,7 +177,8 @@ function renderPlan(plan) {
   }));
   if (!plan.steps.length) {
     const li = document.createElement("li");
-    li.textContent = "No trade: nothing beats the portfolio as it is.";
+    // The planner says why: inside the bands, or no trade worth its fees.
+    li.textContent = plan.details.narrative || "No trade.";
     steps.append(li);
   }
   $("plan-narrative").textContent = plan.details.narrative || "";
@@ -499,9 +500,9 @@ async function loadSettings() {
     label.htmlFor = id;
     label.textContent = s.key;
     let input;
-    if (s.kind === "trading_mode") {
+    if (s.kind === "trading_mode" || s.kind === "choice") {
       input = document.createElement("select");
-      for (const mode of ["research", "live"]) {
+      for (const mode of s.kind === "choice" ? s.options : ["research", "live"]) {
         const option = document.createElement("option");
         option.value = mode;
         option.textContent = mode;
@@ -537,7 +538,7 @@ async function saveSettings(event) {
     if (el.value === el.dataset.original) return;
     const kind = el.dataset.kind;
     const number = Number(el.value);
-    update[el.name] = kind === "trading_mode" ? el.value : (el.value.trim() !== "" && !Number.isNaN(number) ? number : el.value);
+    update[el.name] = kind === "trading_mode" || kind === "choice" ? el.value : (el.value.trim() !== "" && !Number.isNaN(number) ? number : el.value);
   });
   if (update.trading_mode === "live" && !window.confirm("Switch to LIVE trading? Orders will reach the broker.")) return;
   if (Object.keys(update).length === 0) { $("settings-message").textContent = "Nothing changed."; return; }
