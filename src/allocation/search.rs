@@ -271,6 +271,17 @@ impl Ctx<'_> {
         )
     }
 
+    /// The cash term of the securities' distance, in points.
+    fn cash_drift(&self, state: &State) -> f64 {
+        let values = self.values(state);
+        let cash = self.cash_eur(state);
+        let total: f64 = values.iter().sum::<f64>() + cash;
+        if total <= 0.0 {
+            return 0.0;
+        }
+        (cash / total - self.targets.cash).abs() * 50.0
+    }
+
     /// Cash above the reserve and its band, as a fraction of the portfolio (0 when none).
     fn idle_cash(&self, state: &State, total: f64) -> f64 {
         let cash = self.cash_eur(state) / total;
@@ -312,6 +323,7 @@ impl Ctx<'_> {
                     Err(reason) => reject(Side::Sell, reason.clone()),
                     Ok(()) => {
                         let held_lots = (state.quantity[i] / asset.lot.max(1) as f64).floor();
+                        // Down to the whole lots nearest the target.
                         let lots = ((values[i] - t * total) / lot_eur).round().min(held_lots);
                         if lots < 1.0 {
                             reject(
@@ -357,7 +369,15 @@ impl Ctx<'_> {
         };
         let gap = (target - weight) * total;
         let to_band = ((target + band - weight) * total / lot_eur).floor();
-        let mut lots = (gap / lot_eur).round().min(to_band);
+        // Up to the whole lots that stay at or under the target (nearest it while cash is idle);
+        // one lot past it when that is the smallest order and it stays inside the band.
+        let nearest = if self.idle_cash(state, total) > 0.0 {
+            // Idle cash goes out: the lots nearest the target, even one past it.
+            (gap / lot_eur).round()
+        } else {
+            (gap / lot_eur + 1e-9).floor()
+        };
+        let mut lots = nearest.max(1.0).min(to_band);
         if lots < 1.0 {
             return reject(format!(
                 "one lot ({lot_eur:.2} EUR, the smallest order) would take it to {:.1} %, past \
@@ -466,14 +486,20 @@ impl Ctx<'_> {
         let before = self.distances(state).total();
         let after = self.distances(&next).total();
         let removed = before - after;
-        if removed <= 0.0 || removed < self.policy.fee_worth_ratio * cost_pp {
+        // A sale's proceeds are cash above the reserve until the buys after it invest them; it
+        // is weighed by the drift it removes from its own position and groups.
+        let worth = match side {
+            Side::Sell => removed + self.cash_drift(&next) - self.cash_drift(state),
+            Side::Buy => removed,
+        };
+        if worth <= 0.0 || worth < self.policy.fee_worth_ratio * cost_pp {
             return Err(Rejected {
                 symbol: asset.symbol.clone(),
                 side,
                 reason: format!(
-                    "removes {removed:.2} pp of drift (worth {:.2} EUR) for {:.2} EUR of fees \
+                    "removes {worth:.2} pp of drift (worth {:.2} EUR) for {:.2} EUR of fees \
                      and turnover: not worth it",
-                    removed.max(0.0) * self.eur_per_point,
+                    worth.max(0.0) * self.eur_per_point,
                     cost_pp * self.eur_per_point
                 ),
             });

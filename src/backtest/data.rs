@@ -76,12 +76,11 @@ impl MarketData {
         self.closes[day][symbol] / self.usd_per_eur[day].expect("a run starts after the first rate")
     }
 
-    /// The history of one symbol up to and including trading day `day`, in EUR at each day's
-    /// rate (the days before the first rate are left out).
-    pub fn history_eur(&self, symbol: usize, day: usize) -> Vec<(NaiveDate, f64)> {
+    /// The history of one symbol up to and including trading day `day`, in its quote currency
+    /// (USD), from the first day of the data.
+    pub fn history(&self, symbol: usize, day: usize) -> Vec<(NaiveDate, f64)> {
         (0..=day)
-            .filter(|&d| self.usd_per_eur[d].is_some())
-            .map(|d| (self.days[d], self.close_eur(d, symbol)))
+            .map(|d| (self.days[d], self.closes[d][symbol]))
             .collect()
     }
 

@@ -105,16 +105,25 @@ impl PlannerStrategy {
             })
             .collect();
         store.replace_allocation_groups(&groups, AllowEmpty::Yes)?;
+        // The service's settings, but for what the scenario fixes: its fees; its per-symbol
+        // targets (its industries' targets in equal shares, so no score tilt and every symbol
+        // eligible); its reserve, which is what those targets leave — a target like the others,
+        // not a floor (the band rebalancer dips into it too). A cycle day stands for a month of
+        // the service's cycles: the plan may hold a step for every symbol, and the day's and
+        // week's limits, meant for cycles a few hours apart, do not apply (docs/backtest.md).
+        let symbols = universe.symbols.len().to_string();
+        let setting = |key: &str, value: String| (key.to_string(), value);
         store.set_settings(&[
-            (keys::TRADING_MODE.to_string(), "research".to_string()),
-            (
-                keys::TRANSACTION_COST_FIXED.key.to_string(),
-                fee.fixed_eur.to_string(),
-            ),
-            (
-                keys::TRANSACTION_COST_PERCENT.key.to_string(),
-                fee.rate.to_string(),
-            ),
+            setting(keys::TRADING_MODE, "research".into()),
+            setting(keys::TRANSACTION_COST_FIXED.key, fee.fixed_eur.to_string()),
+            setting(keys::TRANSACTION_COST_PERCENT.key, fee.rate.to_string()),
+            setting(keys::MIN_CASH_RESERVE.key, "0".into()),
+            setting(keys::CASH_RESERVE_RATIO.key, "0".into()),
+            setting(keys::TARGET_SCORE_TILT.key, "0".into()),
+            setting(keys::MIN_SECURITY_SCORE.key, "0".into()),
+            setting(keys::MAX_PLAN_DEPTH.key, symbols.clone()),
+            setting(keys::MAX_TRADES_PER_CYCLE.key, symbols),
+            setting(keys::TRADE_FREQUENCY_LIMITS_ENABLED.key, "0.0".into()),
         ])?;
         // One thread each: the runs of a backtest already run in parallel.
         let pool = rayon::ThreadPoolBuilder::new()
@@ -158,7 +167,9 @@ impl PlannerStrategy {
                 as_of: at.clone(),
                 source: "backtest".into(),
             });
-            let history = cycle.market.history_eur(column, cycle.day);
+            // In the quote currency, as the scoring service computes a security's metrics: the
+            // price history reaches back before the first EUR rate (1999).
+            let history = cycle.market.history(column, cycle.day);
             let named = metrics_as_of(&history, cycle.date, RISK_FREE_RATE).named();
             scores.push(quality_score(symbol, &named, &at));
             for (metric, value) in named {
@@ -361,7 +372,7 @@ mod tests {
         // The metrics the planner read are the history's as of that day.
         let history = backtest
             .market
-            .history_eur(backtest.universe.columns[0], spec.start);
+            .history(backtest.universe.columns[0], spec.start);
         let expected = metrics_as_of(&history, cycle.date, RISK_FREE_RATE).named();
         let stored = planner
             .store

@@ -13,8 +13,8 @@ use crate::coordinator::Runner;
 use crate::domain::{Currency, Decimal, Money, Quantity};
 use crate::events::EventHub;
 use crate::store::{
-    AllowEmpty, MetricRecord, PositionRecord, QuoteRecord, ScoreRecord, SecurityRecord, Store,
-    StoreError, now_iso,
+    AllocationTarget, AllowEmpty, MetricRecord, PositionRecord, QuoteRecord, ScoreRecord,
+    SecurityRecord, Store, StoreError, TargetKind, keys, now_iso,
 };
 
 #[derive(Clone, Debug)]
@@ -47,7 +47,8 @@ const INDUSTRIES: [&str; 6] = [
 ];
 
 /// Fills `store` with `n` EUR securities, a third of them held (some at a large gain, some at a
-/// loss), quotes, scores and the metrics the scorer reads, and 20,000 EUR of cash.
+/// loss), quotes, scores and the metrics the scorer reads, 20,000 EUR of cash, and country and
+/// industry targets (equal shares of 95 %) that the random holdings are far from.
 pub fn synthetic_universe(store: &Store, n: usize, seed: u64) -> Result<(), StoreError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let now = now_iso();
@@ -124,6 +125,23 @@ pub fn synthetic_universe(store: &Store, n: usize, seed: u64) -> Result<(), Stor
         &[Money::parse("20000", Currency::EUR).map_err(StoreError::from)?],
         AllowEmpty::No,
     )?;
+    let share = |n: usize| Decimal::from_f64(0.95 / n as f64).map(|d| d.round_dp(4));
+    let mut targets = Vec::new();
+    for country in COUNTRIES {
+        targets.push(AllocationTarget {
+            kind: TargetKind::Country,
+            group: country.into(),
+            target: share(COUNTRIES.len())?,
+        });
+    }
+    for industry in INDUSTRIES {
+        targets.push(AllocationTarget {
+            kind: TargetKind::Industry,
+            group: industry.into(),
+            target: share(INDUSTRIES.len())?,
+        });
+    }
+    store.replace_allocation_targets(&targets, AllowEmpty::No)?;
     Ok(())
 }
 
@@ -137,6 +155,14 @@ pub fn run_plan_bench(bench: &PlanBench) -> Result<PlanBenchReport, BenchError> 
     let result = (|| {
         let store = Arc::new(Store::open(&path)?);
         synthetic_universe(&store, bench.securities, bench.seed)?;
+        // The plan may hold `depth` trades, whatever the cycle and frequency limits.
+        let depth = bench.depth.to_string();
+        store.set_settings(&[
+            (keys::MAX_PLAN_DEPTH.key.into(), depth.clone()),
+            (keys::MAX_TRADES_PER_CYCLE.key.into(), depth.clone()),
+            (keys::MAX_TRADES_PER_DAY.key.into(), depth.clone()),
+            (keys::MAX_TRADES_PER_WEEK.key.into(), depth),
+        ])?;
         let pool = Arc::new(
             rayon::ThreadPoolBuilder::new()
                 .num_threads(bench.threads)

@@ -101,7 +101,7 @@ pub(super) fn bench_plan(args: &BenchPlanArgs) -> anyhow::Result<ExitCode> {
     let report = crate::bench::plan::run_plan_bench(&bench)?;
     let rss_mb = megabytes_or_unknown(report.peak_rss_bytes);
     println!(
-        "plan: {} securities, depth {}, {} threads: {:.3} s (median of {}), {} sequences, peak RSS {} MB",
+        "plan: {} securities, depth {}, {} threads: {:.3} s (median of {}), {} candidate trades weighed, peak RSS {} MB",
         bench.securities,
         bench.depth,
         threads,
@@ -112,7 +112,7 @@ pub(super) fn bench_plan(args: &BenchPlanArgs) -> anyhow::Result<ExitCode> {
     );
     let runs = report.seconds.iter().map(|s| format!("{s:.3}")).join(", ");
     eprintln!(
-        "{} candidates, {} steps in the plan; runs (s): {}",
+        "{} candidate trades, {} steps in the plan; runs (s): {}",
         report.candidates, report.steps, runs
     );
     Ok(ExitCode::SUCCESS)

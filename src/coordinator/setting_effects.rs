@@ -118,7 +118,7 @@ fn case(key: &str, store: &Store) -> (&'static str, &'static str) {
             store.set_setting(keys::BAND_RELATIVE.key, "1.0").unwrap();
             ("0.5", "0.005")
         }
-        "band_relative" => ("0.25", "0.02"),
+        "band_relative" => ("0.02", "1.0"),
         "risk_profile" => ("cautious", "bold"),
         "drift_point_value_bp" => ("10", "0.5"),
         "fee_worth_ratio" => ("1.0", "40.0"),

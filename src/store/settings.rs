@@ -77,17 +77,20 @@ pub mod keys {
         key: "min_security_score",
         default: "0.5",
     };
+    // The native planner's defaults, not the reference's (-0.20, 30 and 180 days): with bands
+    // deciding what trades, longer cooldowns and a tighter loss limit keep positions away from
+    // their targets (docs/settings.md, the backtest's figures in BENCHMARKS.md).
     pub const MAX_LOSS_THRESHOLD: RatioSetting = RatioSetting {
         key: "max_loss_threshold",
-        default: "-0.20",
+        default: "-0.5",
     };
     pub const BUY_COOLDOWN_DAYS: CountSetting = CountSetting {
         key: "buy_cooldown_days",
-        default: 30,
+        default: 14,
     };
     pub const SELL_COOLDOWN_DAYS: CountSetting = CountSetting {
         key: "sell_cooldown_days",
-        default: 180,
+        default: 14,
     };
     pub const MIN_HOLD_DAYS: CountSetting = CountSetting {
         key: "min_hold_days",

@@ -18,8 +18,8 @@ fn defaults_when_absent() {
         store.eur_setting(keys::MIN_CASH_RESERVE).unwrap(),
         Money::parse("500", Currency::EUR).unwrap()
     );
-    assert_eq!(store.count_setting(keys::BUY_COOLDOWN_DAYS).unwrap(), 30);
-    assert_eq!(store.count_setting(keys::SELL_COOLDOWN_DAYS).unwrap(), 180);
+    assert_eq!(store.count_setting(keys::BUY_COOLDOWN_DAYS).unwrap(), 14);
+    assert_eq!(store.count_setting(keys::SELL_COOLDOWN_DAYS).unwrap(), 14);
     assert_eq!(store.count_setting(keys::MIN_HOLD_DAYS).unwrap(), 90);
     assert!(
         store
@@ -29,7 +29,7 @@ fn defaults_when_absent() {
     assert!(!store.flag_setting(keys::ENABLE_MONTE_CARLO_PATHS).unwrap());
     assert_eq!(
         store.ratio_setting(keys::MAX_LOSS_THRESHOLD).unwrap(),
-        "-0.2".parse::<Decimal>().unwrap()
+        "-0.5".parse::<Decimal>().unwrap()
     );
 }
 

@@ -277,7 +277,10 @@ fn results(
         .outcomes
         .iter()
         .filter_map(|o| match o {
-            StepOutcome::Skipped { step, reason, .. } => Some(format!("step {step}: {reason}")),
+            // Steps are numbered from 1 wherever a person reads them.
+            StepOutcome::Skipped { step, reason, .. } => {
+                Some(format!("step {}: {reason}", step + 1))
+            }
             _ => None,
         })
         .collect();

@@ -47,7 +47,7 @@ fn results_count_each_outcome_and_say_why_steps_were_skipped() {
             ("run_id", "7"),
             (
                 "skip_reasons",
-                "step 2: no quote for AAA; step 3: at most 3 orders per cycle"
+                "step 3: no quote for AAA; step 4: at most 3 orders per cycle"
             ),
             ("skipped", "2"),
             ("steps", "4"),

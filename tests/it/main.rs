@@ -24,6 +24,7 @@ mod pipeline_example;
 mod pipeline_routes;
 mod planning_api;
 mod properties;
+mod research_cycles;
 mod self_contained;
 mod server;
 mod shadow_cli;
