@@ -205,3 +205,22 @@ pub fn run_plan_bench(bench: &PlanBench) -> Result<PlanBenchReport, BenchError> 
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_synthetic_universe_out_of_its_bands_gets_a_plan_of_full_depth() {
+        let report = run_plan_bench(&PlanBench {
+            securities: 300,
+            depth: 5,
+            threads: 2,
+            runs: 1,
+            seed: 7,
+        })
+        .unwrap();
+        assert_eq!(report.steps, 5, "{report:?}");
+        assert!(report.candidates > 5, "{report:?}");
+    }
+}

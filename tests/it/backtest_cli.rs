@@ -54,6 +54,64 @@ fn the_default_backtest_reports_every_key_for_three_strategies_in_fourteen_runs(
     }
     assert_eq!(runs[13]["end"], "2022-12-28");
     assert_eq!(runs[1]["monthly_deposit_eur"], 500.0);
+    assert_what_good_looks_like(&report);
+}
+
+/// docs/backtest.md, "What good looks like": the planner against the band rebalancer in every
+/// run. One point is not met yet and is listed here with its figure, so that any other miss,
+/// or this one growing, fails: in the 2017 window without deposits GE's weight was 9.7 %,
+/// inside its band, on the cycle day of November 2020 and rose to 12.05 % with that month's
+/// rally, over the bound of 12 % (BENCHMARKS.md, "The backtest").
+fn assert_what_good_looks_like(report: &Value) {
+    let known = [("2017-01-03", 0.0, "peak_weight", 0.1206)];
+    let targets = report["scenario"]["targets"].as_object().unwrap();
+    let bound = targets
+        .values()
+        .map(|t| {
+            let t = t.as_f64().unwrap();
+            t + (0.05f64).min(0.25 * t) + 0.02
+        })
+        .fold(0.0, f64::max);
+    let mut misses = Vec::new();
+    for run in report["runs"].as_array().unwrap() {
+        let start = run["start"].as_str().unwrap();
+        let deposit = run["monthly_deposit_eur"].as_f64().unwrap();
+        let p = |k: &str| run["strategies"]["planner"][k].as_f64().unwrap();
+        let b = |k: &str| run["strategies"]["band_rebalancer"][k].as_f64().unwrap();
+        let checks = [
+            ("twr_annual", p("twr_annual") >= b("twr_annual") - 0.005),
+            (
+                "avg_distance_pp",
+                p("avg_distance_pp") <= b("avg_distance_pp") + 1.0,
+            ),
+            (
+                "peak_weight",
+                p("peak_weight") <= bound.max(b("peak_weight")),
+            ),
+            (
+                "avg_idle_cash",
+                p("avg_idle_cash") <= b("avg_idle_cash").max(0.01),
+            ),
+            ("unexecutable_steps", p("unexecutable_steps") == 0.0),
+        ];
+        for (figure, holds) in checks {
+            if holds {
+                continue;
+            }
+            let allowed = known
+                .iter()
+                .any(|&(s, d, f, most)| s == start && d == deposit && f == figure && p(f) <= most);
+            assert!(
+                allowed,
+                "{start} with {deposit} EUR a month: the planner's {figure} {} against the band \
+                 rebalancer's {}",
+                p(figure),
+                b(figure)
+            );
+            misses.push((start, deposit, figure));
+        }
+    }
+    assert!(misses.len() <= known.len(), "{misses:?}");
 }
 
 #[test]
