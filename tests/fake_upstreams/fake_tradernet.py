@@ -47,6 +47,55 @@ SECURITIES = {
                "quote": {"price": 231.5, "change": 0.0, "change_pct": 0.0, "volume": 1534000}},
 }
 
+# More lines the broker trades, not held: symbol, name, ISIN, currency of the line, lot, last
+# price (pence for London). They are the demo universe, so the binary's default universe can be
+# quoted and traded.
+OTHER_LINES = [
+    ("SIE.EU", "Siemens", "DE0007236101", "EUR", 1, 214.3),
+    ("MC.EU", "LVMH Moet Hennessy Louis Vuitton", "FR0000121014", "EUR", 1, 598.2),
+    ("OR.EU", "L'Oreal", "FR0000120321", "EUR", 1, 372.6),
+    ("AI.EU", "Air Liquide", "FR0000120073", "EUR", 1, 171.84),
+    ("ALV.EU", "Allianz", "DE0008404005", "EUR", 1, 352.1),
+    ("SU.EU", "Schneider Electric", "FR0000121972", "EUR", 1, 228.9),
+    ("IBE.EU", "Iberdrola", "ES0144580Y14", "EUR", 1, 16.12),
+    ("ITX.EU", "Industria de Diseno Textil (Inditex)", "ES0148396007", "EUR", 1, 46.38),
+    ("EUNL.EU", "iShares Core MSCI World UCITS ETF (Acc)", "IE00B4L5Y983", "EUR", 1, 101.52),
+    ("VWCE.EU", "Vanguard FTSE All-World UCITS ETF (Acc)", "IE00BK5BQT80", "EUR", 1, 133.46),
+    ("MSFT.US", "Microsoft", "US5949181045", "USD", 1, 428.15),
+    ("JNJ.US", "Johnson & Johnson", "US4781601046", "USD", 1, 158.4),
+    ("KO.US", "Coca-Cola", "US1912161007", "USD", 1, 69.72),
+    ("PG.US", "Procter & Gamble", "US7427181091", "USD", 1, 163.05),
+    ("V.US", "Visa", "US92826C8394", "USD", 1, 338.6),
+    ("GOOGL.US", "Alphabet (Class A)", "US02079K3059", "USD", 1, 182.35),
+    ("AMZN.US", "Amazon.com", "US0231351067", "USD", 1, 214.7),
+    ("NVDA.US", "NVIDIA", "US67066G1040", "USD", 1, 138.25),
+    ("JPM.US", "JPMorgan Chase", "US46625H1005", "USD", 1, 248.9),
+    ("COST.US", "Costco Wholesale", "US22160K1051", "USD", 1, 948.3),
+    ("PEP.US", "PepsiCo", "US7134481081", "USD", 1, 146.1),
+    ("VOO.US", "Vanguard S&P 500 ETF", "US9229083632", "USD", 1, 532.75),
+    ("ULVR.UK", "Unilever", "GB00B10RZP78", "GBp", 1, 4562.0),
+    ("AZN.UK", "AstraZeneca", "GB0009895292", "GBp", 1, 10840.0),
+    ("REL.UK", "RELX", "GB00B2B0DG97", "GBp", 1, 3816.0),
+    ("DGE.UK", "Diageo", "GB0002374006", "GBp", 1, 2135.0),
+    ("GSK.UK", "GSK", "GB00BN7SWP63", "GBp", 1, 1428.0),
+    ("RIO.UK", "Rio Tinto", "GB0007188757", "GBp", 1, 4790.0),
+    ("LSEG.UK", "London Stock Exchange Group", "GB00B0SWJX34", "GBp", 1, 10425.0),
+    ("9988.HK", "Alibaba Group Holding", "KYG017191142", "HKD", 100, 118.3),
+    ("1299.HK", "AIA Group", "HK0000069689", "HKD", 200, 58.45),
+    ("0005.HK", "HSBC Holdings", "GB0005405286", "HKD", 400, 86.2),
+    ("0388.HK", "Hong Kong Exchanges and Clearing", "HK0388045442", "HKD", 100, 342.8),
+    ("2800.HK", "Tracker Fund of Hong Kong", "HK2800008867", "HKD", 500, 25.12),
+    ("0941.HK", "China Mobile", "HK0941009539", "HKD", 500, 82.35),
+]
+MARKETS = {"EU": ("EU", "XETR"), "US": ("NYSE", "XNYS"), "UK": ("LSE", "XLON"),
+           "HK": ("HKEX", "XHKG")}
+for _symbol, _name, _isin, _currency, _lot, _price in OTHER_LINES:
+    _market, _exchange = MARKETS[_symbol.rsplit(".", 1)[1]]
+    SECURITIES[_symbol] = {"name": _name, "isin": _isin, "currency": _currency,
+                           "market": _market, "exchange_code": _exchange, "lot": _lot,
+                           "quote": {"price": _price, "change": 0.0, "change_pct": 0.0,
+                                     "volume": 1000000}}
+
 # symbol, quantity, average price (in the line's unit: pence for London)
 POSITIONS = [
     ("AAPL.US", 10.0, 172.5),
@@ -140,6 +189,17 @@ class FakeTradernet(common.FakeService):
         self.orders = []
         # Calls of routes the real wrapper does not have.
         self.unknown = []
+
+    @classmethod
+    def add_arguments(cls, parser):
+        parser.add_argument("--cash", action="append", default=[], metavar="CUR=AMOUNT",
+                            help="starting cash in a currency instead of the default account's "
+                                 "(repeatable; negative for a loan)")
+
+    def configure(self, args):
+        for item in args.cash:
+            currency, _, amount = item.partition("=")
+            self.cash[currency.strip().upper()] = float(amount)
 
     def malformed_body(self):
         return b'{"success": true, "data": {"positions": [{"symbol": "AAPL.US", "quantity": 10.0,'

@@ -170,7 +170,7 @@ impl FakeUpstream {
 
     /// One blocking HTTP/1.1 exchange on a fresh connection, so the helper works from plain
     /// and async tests alike without a second client stack.
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
         let payload = body.map(Value::to_string).unwrap_or_default();
         let mut stream = TcpStream::connect(("127.0.0.1", self.port))
             .unwrap_or_else(|e| panic!("{} at {}: {e}", self.script, self.url()));
