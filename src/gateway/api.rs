@@ -29,6 +29,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/upstreams", get(upstreams::upstreams))
         .route("/portfolio", get(portfolio))
         .route("/securities", get(securities))
+        .route("/orders", get(orders))
         .route("/plans", get(list_plans).post(start_plan))
         .route("/plans/latest", get(latest_plan))
         .route("/plans/{id}", get(get_plan))
@@ -98,6 +99,15 @@ async fn securities(State(state): State<Arc<AppState>>) -> Result<Json<Value>, A
         Ok(Json(json!({ "securities": list })))
     })
     .await
+}
+
+/// `GET /api/orders`: our orders, the broker's open ones (margin and short sales marked) and
+/// the unattributable ones that block live orders (see [`crate::sync::open_orders`]).
+async fn orders(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<crate::sync::open_orders::OrdersView>, ApiError> {
+    let view = on_store(&state.store, crate::sync::open_orders::orders_view).await?;
+    Ok(Json(view))
 }
 
 /// A stored plan as the API and `plan --json` show it.
