@@ -287,3 +287,92 @@ fn a_live_cycle_places_no_margin_buy_and_settles_from_the_brokers_trades() {
     let log = server.stderr();
     assert!(!log.contains("panicked"), "{log}");
 }
+
+/// `/api/orders` of the server.
+fn orders_view(server: &ServerProcess) -> Value {
+    let (status, view) = server.get("/api/orders");
+    assert_eq!(status, 200, "{view}");
+    view
+}
+
+#[test]
+fn open_orders_show_margin_buys_and_unattributable_ones_block_live_orders() {
+    let tradernet = FakeUpstream::start_with(FakeKind::Tradernet, &["--fills", "held"]);
+    // A buy the HKD cash (negative) does not cover: the broker lends the rest and lists the
+    // order with code "2".
+    let order = json!({"symbol": "0700.HK", "side": "BUY", "quantity": 100});
+    let (status, answer) = tradernet.call("POST", "/api/trading/place-order", Some(&order));
+    assert_eq!(status, 200, "{answer}");
+    let dir = tempfile::tempdir().unwrap();
+    let scoring = start_scoring(dir.path());
+    let server = live_server(dir.path(), &tradernet, &scoring);
+
+    let view = wait_for(Duration::from_secs(20), "the margin order synced", || {
+        let view = orders_view(&server);
+        view["broker_orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["symbol"] == "0700.HK")
+            .then_some(view)
+    });
+    let kinds: Vec<(&str, &str, bool)> = view["broker_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["symbol"].as_str().unwrap(),
+                o["kind"].as_str().unwrap(),
+                o["margin"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("0700.HK", "buy on margin", true),
+            ("AAPL.US", "sell", false),
+            ("ASML.EU", "buy", false),
+        ]
+    );
+    assert_eq!(view["live_orders_blocked"], false);
+    assert_eq!(view["warning"], Value::Null);
+    crate::browser::drive_dashboard(&server, &["--orders", "margin"]);
+
+    // The live broker names the open orders' fields otherwise than the wrapper reads them.
+    tradernet.control(json!({"order_fields": "live"}));
+    let view = wait_for(Duration::from_secs(20), "the unattributable orders", || {
+        let view = orders_view(&server);
+        (view["live_orders_blocked"] == true).then_some(view)
+    });
+    assert_eq!(
+        view["unattributable"],
+        json!(["418820331", "418820342", "418830001"])
+    );
+    assert_eq!(view["broker_orders"], json!([]));
+    let warning = view["warning"].as_str().unwrap();
+    assert!(
+        warning.contains("3 open order(s)") && warning.contains("live orders are blocked"),
+        "{warning}"
+    );
+
+    // A cycle now sends nothing.
+    let (status, cycle) = server.request("POST", "/gateway/trading-cycle", "{}", Some(TOKEN));
+    assert_eq!(status, 200, "{cycle}");
+    let results = &cycle["final_update"]["results"];
+    assert_eq!(count(results, "placed"), 0, "{cycle}");
+    if count(results, "steps") > 0 {
+        let reasons = results["skip_reasons"].as_str().unwrap();
+        assert!(
+            reasons.contains("without a readable symbol or side"),
+            "{reasons}"
+        );
+    }
+    assert_eq!(
+        fake_get(&tradernet, "/_orders").as_array().unwrap().len(),
+        1,
+        "only the order placed before the binary started"
+    );
+    crate::browser::drive_dashboard(&server, &["--orders", "unattributable"]);
+}
