@@ -376,3 +376,27 @@ fn open_orders_show_margin_buys_and_unattributable_ones_block_live_orders() {
     );
     crate::browser::drive_dashboard(&server, &["--orders", "unattributable"]);
 }
+
+#[tokio::test]
+async fn the_orders_route_takes_no_writes_and_closed_reads_need_the_token() {
+    let (_dir, app) = crate::common::empty_router();
+    let (status, view) = crate::common::call(&app, "GET", "/api/orders?x=%ff", "").await;
+    assert_eq!(status, 200, "an unknown query is ignored: {view}");
+    assert_eq!(view["orders"], json!([]));
+    let (status, body) =
+        crate::common::call(&app, "POST", "/api/orders", r#"{"symbol": "AAPL.US"}"#).await;
+    assert_eq!(status, 405, "{body}");
+    assert_eq!(body["detail"], "Method Not Allowed");
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).unwrap();
+    let mut config = trading_planner::config::Config::default();
+    config.auth.open_reads = false;
+    let mut state =
+        trading_planner::gateway::AppState::new(config, std::sync::Arc::new(store)).unwrap();
+    state.token = Some("secret".into());
+    let closed = trading_planner::gateway::router(std::sync::Arc::new(state));
+    let (status, body) = crate::common::call(&closed, "GET", "/api/orders", "").await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body["detail"].is_string(), "{body}");
+}
