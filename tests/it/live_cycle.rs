@@ -159,6 +159,14 @@ fn a_live_cycle_places_no_margin_buy_and_settles_from_the_brokers_trades() {
         "{cycle}"
     );
     assert_eq!(
+        server
+            .stderr()
+            .matches("the broker accepted the order without an order id")
+            .count(),
+        placed,
+        "one warning per order answered without an id"
+    );
+    assert_eq!(
         tradernet.unknown_calls(),
         json!([]),
         "only the wrapper's routes"
