@@ -167,6 +167,11 @@ fn a_live_cycle_places_no_margin_buy_and_settles_from_the_brokers_trades() {
         "one warning per order answered without an id"
     );
     assert_eq!(
+        service_report(&server, "tradernet")["breaker"],
+        "closed",
+        "an answer without an id is no failure of the service"
+    );
+    assert_eq!(
         tradernet.unknown_calls(),
         json!([]),
         "only the wrapper's routes"
