@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/portfolio", get(portfolio))
         .route("/securities", get(securities))
         .route("/targets", get(targets))
+        .route("/orders", get(orders))
         .route("/plans", get(list_plans).post(start_plan))
         .route("/plans/latest", get(latest_plan))
         .route("/plans/{id}", get(get_plan))
@@ -109,6 +110,15 @@ async fn targets(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiE
         Ok(Json(json!(view)))
     })
     .await
+}
+
+/// `GET /api/orders`: our orders, the broker's open ones (margin and short sales marked) and
+/// the unattributable ones that block live orders (see [`crate::sync::open_orders`]).
+async fn orders(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<crate::sync::open_orders::OrdersView>, ApiError> {
+    let view = on_store(&state.store, crate::sync::open_orders::orders_view).await?;
+    Ok(Json(view))
 }
 
 /// A stored plan as the API and `plan --json` show it.

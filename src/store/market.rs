@@ -29,6 +29,8 @@ pub struct BrokerOrderRecord {
     pub quantity: Quantity,
     pub price: Decimal,
     pub currency: Currency,
+    /// A buy on margin or a short sale: the order borrows from the broker.
+    pub margin: bool,
 }
 
 impl Store {
@@ -123,8 +125,8 @@ impl Store {
             {
                 let mut insert = tx.prepare_cached(
                     "INSERT INTO broker_orders \
-                     (broker_id, symbol, side, quantity, price, currency, seen_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     (broker_id, symbol, side, quantity, price, currency, seen_at, margin) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?;
                 for o in orders {
                     insert.execute(params![
@@ -134,7 +136,8 @@ impl Store {
                         o.quantity,
                         o.price,
                         o.currency,
-                        now
+                        now,
+                        o.margin
                     ])?;
                 }
             }
@@ -178,7 +181,7 @@ impl Store {
     pub fn broker_orders(&self) -> Result<Vec<BrokerOrderRecord>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT broker_id, symbol, side, quantity, price, currency FROM broker_orders \
+                "SELECT broker_id, symbol, side, quantity, price, currency, margin FROM broker_orders \
                  ORDER BY symbol, broker_id",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -189,6 +192,7 @@ impl Store {
                     quantity: r.get(3)?,
                     price: r.get(4)?,
                     currency: r.get(5)?,
+                    margin: r.get(6)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)

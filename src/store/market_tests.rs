@@ -45,6 +45,7 @@ fn order(id: &str, symbol: &str) -> BrokerOrderRecord {
         quantity: Quantity::from_shares(1).unwrap(),
         price: dec("701"),
         currency: Currency::EUR,
+        margin: false,
     }
 }
 

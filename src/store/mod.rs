@@ -81,6 +81,7 @@ static MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/04-plan-scores-0-100.sql")),
     M::up(include_str!("migrations/05-price-history-fx-dates.sql")),
     M::up(include_str!("migrations/06-unattributable-open-orders.sql")),
+    M::up(include_str!("migrations/07-broker-order-margin.sql")),
 ];
 
 /// How long a connection waits on a lock held by another connection before failing.

@@ -415,6 +415,7 @@ impl Syncer {
                 quantity: order.quantity,
                 price: order.price.unwrap_or(Decimal::ZERO),
                 currency,
+                margin: order.margin,
             });
         }
         let rows = orders.len() + unattributable.len();

@@ -9,5 +9,6 @@ pub mod feeds;
 pub mod fx;
 pub mod history_metrics;
 pub mod jobs;
+pub mod open_orders;
 pub mod prices;
 mod settlement;

@@ -3,7 +3,8 @@
 //! The broker's trades carry its *trade* id, never the order id (and the wrapper answers an
 //! order with no id at all), so an execution is matched to one of our open orders by symbol,
 //! side, quantity and time: it must not be older than the order (less a clock allowance), and
-//! an order whose broker id the broker still lists as open has not executed. Each execution
+//! an order whose broker id the broker still lists as open has not executed (its execution
+//! waits for the list to catch up rather than being recorded as someone else's). Each execution
 //! settles at most one order and each order is settled by at most one execution; a trade
 //! recorded before (by its trade id) is never matched again, so nothing is counted twice.
 
@@ -11,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{NaiveDateTime, TimeDelta};
 
-use crate::domain::normalize_symbol;
+use crate::domain::{Decimal, normalize_symbol};
 use crate::store::{
     NewTrade, OrderFill, OrderStatus, PendingOrder, Store, StoreError, TradeSource,
 };
@@ -92,6 +93,7 @@ pub(crate) fn record_broker_trades(
         if trade.order_id.is_empty() || trade.quantity.is_zero() {
             continue;
         }
+        let trade = &in_pounds(store, &currencies, trade)?;
         if store.trade_by_order_id(&trade.order_id)?.is_some() {
             continue;
         }
@@ -110,10 +112,15 @@ pub(crate) fn record_broker_trades(
         .collect();
     let pairs = match_executions(&fresh, &open, &still_open);
     let settled: BTreeMap<usize, usize> = pairs.into_iter().collect();
+    let waiting = waiting_for_open_list(&fresh, &open, &settled);
     for (index, trade) in fresh.iter().enumerate() {
         if let Some(&order_index) = settled.get(&index) {
             store.fill_pending_order(open[order_index].id, &fill_of(trade))?;
             new += 1;
+            continue;
+        }
+        if waiting.contains(&index) {
+            tracing::debug!(order_id = %trade.order_id, "execution fits an order the broker still lists as open; settled once the list catches up");
             continue;
         }
         let symbol = normalize_symbol(&trade.symbol);
@@ -139,6 +146,62 @@ pub(crate) fn record_broker_trades(
         }
     }
     Ok(new)
+}
+
+/// `trade` with its price in pounds when it is in pence. London lines trade in pence, and the
+/// wrapper drops the trade's currency (the broker's `curr_c`), so the unit is told from the
+/// stored quote, which is in pounds: a price of a pound security more than ten times its
+/// quote is nearer (as a ratio) a hundred times it than the quote itself, so it is pence.
+fn in_pounds(
+    store: &Store,
+    currencies: &BTreeMap<String, crate::domain::Currency>,
+    trade: &BrokerTrade,
+) -> Result<BrokerTrade, StoreError> {
+    let symbol = normalize_symbol(&trade.symbol);
+    if currencies.get(&symbol) != Some(&crate::domain::Currency::GBP) {
+        return Ok(trade.clone());
+    }
+    let Some(quote) = store.quote(&symbol)? else {
+        return Ok(trade.clone());
+    };
+    let ten_quotes = quote.price.checked_mul(Decimal::from_i64(10))?;
+    if trade.price <= ten_quotes {
+        return Ok(trade.clone());
+    }
+    let pounds = trade
+        .price
+        .checked_div(Decimal::from_i64(100), trade.price.scale() + 2)?;
+    Ok(BrokerTrade {
+        price: pounds,
+        ..trade.clone()
+    })
+}
+
+/// The unmatched trades (indexes into `fresh`) that would settle one of our open orders but
+/// for the broker listing it as open. The open orders and the trades are read at different
+/// moments, so an order that filled in between is still listed: its execution waits for a
+/// later sync instead of being recorded as someone else's trade, which would leave our order
+/// open for good.
+fn waiting_for_open_list(
+    fresh: &[BrokerTrade],
+    open: &[PendingOrder],
+    settled: &BTreeMap<usize, usize>,
+) -> BTreeSet<usize> {
+    let taken: BTreeSet<usize> = settled.values().copied().collect();
+    let unmatched: Vec<usize> = (0..fresh.len())
+        .filter(|i| !settled.contains_key(i))
+        .collect();
+    let trades: Vec<BrokerTrade> = unmatched.iter().map(|&i| fresh[i].clone()).collect();
+    let orders: Vec<PendingOrder> = open
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !taken.contains(i))
+        .map(|(_, o)| o.clone())
+        .collect();
+    match_executions(&trades, &orders, &BTreeSet::new())
+        .into_iter()
+        .map(|(trade, _)| unmatched[trade])
+        .collect()
 }
 
 /// Our order filled by `trade`, recorded under the trade's id so it is never recorded again.

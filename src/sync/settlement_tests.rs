@@ -87,6 +87,7 @@ fn an_order_the_broker_still_lists_as_open_is_not_settled_by_a_lookalike() {
         quantity: Quantity::from_shares(5).unwrap(),
         price: Decimal::ZERO,
         currency: Currency::EUR,
+        margin: false,
     }];
     store
         .replace_broker_orders(&listed, AllowEmpty::Yes)
@@ -99,6 +100,11 @@ fn an_order_the_broker_still_lists_as_open_is_not_settled_by_a_lookalike() {
     let lookalike = [trade("T-1", "SAP.EU", Side::Sell, 5, &now)];
     record_broker_trades(&store, &lookalike).unwrap();
     assert_eq!(store.open_order_for("SAP.EU").unwrap().unwrap().id, id);
+    assert_eq!(
+        store.trades(None).unwrap().len(),
+        0,
+        "it waits: the open list may be older than the trades"
+    );
     // It leaves the open list, and the next execution settles it.
     store.replace_broker_orders(&[], AllowEmpty::Yes).unwrap();
     let executed = [
@@ -111,6 +117,80 @@ fn an_order_the_broker_still_lists_as_open_is_not_settled_by_a_lookalike() {
     let filled_by = store.trade(trade_id).unwrap().unwrap();
     assert_eq!(filled_by.trade.order_id.as_deref(), Some("T-2"));
     assert_eq!(store.trades(None).unwrap().len(), 2, "each execution once");
+}
+
+#[test]
+fn an_execution_read_before_the_open_list_caught_up_settles_the_order_later() {
+    let (_dir, store) = store();
+    let id = order(&store, "plan-1-step-0", "SAP.EU", Side::Buy, 3);
+    store.set_broker_order_id(id, "418830001").unwrap();
+    let listed = [BrokerOrderRecord {
+        broker_id: "418830001".into(),
+        symbol: "SAP.EU".into(),
+        side: Side::Buy,
+        quantity: Quantity::from_shares(3).unwrap(),
+        price: Decimal::ZERO,
+        currency: Currency::EUR,
+        margin: false,
+    }];
+    store
+        .replace_broker_orders(&listed, AllowEmpty::Yes)
+        .unwrap();
+    // The order filled after the open-orders sync and before the trades sync.
+    let now = crate::store::now_iso();
+    let executed = [trade("96150001", "SAP.EU", Side::Buy, 3, &now)];
+    assert_eq!(record_broker_trades(&store, &executed).unwrap(), 0);
+    assert!(store.trades(None).unwrap().is_empty());
+    store.replace_broker_orders(&[], AllowEmpty::Yes).unwrap();
+    assert_eq!(record_broker_trades(&store, &executed).unwrap(), 1);
+    assert!(store.open_order_for("SAP.EU").unwrap().is_none());
+    let filled = &store.pending_orders(None).unwrap()[0];
+    let trade = store.trade(filled.trade_id.unwrap()).unwrap().unwrap();
+    assert_eq!(trade.trade.order_id.as_deref(), Some("96150001"));
+    assert_eq!(store.trades(None).unwrap().len(), 1, "recorded once");
+}
+
+#[test]
+fn london_executions_in_pence_are_recorded_in_pounds() {
+    let (_dir, store) = store();
+    store
+        .upsert_security(&SecurityRecord::new("SHEL.UK", "Shell", Currency::GBP))
+        .unwrap();
+    store
+        .put_quotes(&[crate::store::QuoteRecord {
+            symbol: "SHEL.UK".into(),
+            price: "27.12".parse().unwrap(),
+            currency: Currency::GBP,
+            as_of: crate::store::now_iso(),
+            source: "tradernet".into(),
+        }])
+        .unwrap();
+    let at = "2026-11-03T09:12:33";
+    let mut in_pence = trade("96101209", "SHEL.UK", Side::Buy, 40, at);
+    in_pence.price = "2410".parse().unwrap();
+    let mut in_pounds = trade("96101210", "SHEL.UK", Side::Buy, 1, at);
+    in_pounds.price = "26.9".parse().unwrap();
+    // Another currency is left as it is, however far from its quote.
+    let mut hkd = trade("96101211", "0700.HK", Side::Buy, 100, at);
+    hkd.price = "3856".parse().unwrap();
+    assert_eq!(
+        record_broker_trades(&store, &[in_pence, in_pounds, hkd]).unwrap(),
+        3
+    );
+    let prices: Vec<(String, String)> = store
+        .trades(None)
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.trade.order_id.unwrap(), t.trade.price.to_string()))
+        .collect();
+    assert_eq!(
+        prices,
+        [
+            ("96101209".to_string(), "24.1".to_string()),
+            ("96101210".to_string(), "26.9".to_string()),
+            ("96101211".to_string(), "3856".to_string()),
+        ]
+    );
 }
 
 fn any_trade() -> impl Strategy<Value = BrokerTrade> {

@@ -235,6 +235,36 @@ def closed_reads(browser, args):
     browser.screenshot(os.path.join(args.out, "dashboard-closed-reads-unlocked.png"))
 
 
+ORDERS_TEXT = "document.getElementById('open-orders').textContent"
+
+
+def open_orders(browser, args):
+    """The open orders: a buy on margin named as such, or the warning of an unattributable
+    order that blocks live orders."""
+    browser.navigate(args.url + "/", 1280, 900)
+    warning = "document.getElementById('orders-warning')"
+    if args.orders == "margin":
+        browser.wait_for(f"{ORDERS_TEXT}.includes('buy on margin')", "the margin buy in the orders")
+        if not browser.evaluate(f"{warning}.hidden"):
+            fail("a warning is shown with every open order attributable")
+        marked = browser.evaluate(
+            "[...document.querySelectorAll('#open-orders td.margin')].map(td => td.textContent)")
+        if "buy on margin" not in marked:
+            fail(f"the margin buy is not marked: {marked}")
+        shot = "dashboard-orders-margin.png"
+    else:
+        text = browser.wait_for(f"!{warning}.hidden && {warning}.textContent",
+                                "the warning of an unattributable order")
+        if "live orders are blocked" not in text:
+            fail(f"the warning says {text!r}")
+        browser.wait_for(f"{ORDERS_TEXT}.includes('blocks live orders')",
+                         "the unattributable order in the list")
+        shot = "dashboard-orders-unattributable.png"
+    if browser.console_errors:
+        fail("console errors: " + "; ".join(browser.console_errors))
+    browser.screenshot(os.path.join(args.out, shot), "portfolio")
+
+
 BACKTEST_PATHS = "document.querySelectorAll('#bt-chart svg path').length"
 
 
@@ -306,9 +336,19 @@ def main():
     parser.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
     parser.add_argument("--closed-reads", action="store_true",
                         help="the server runs with auth.open_reads off")
+    parser.add_argument("--orders", choices=["margin", "unattributable"],
+                        help="only check the open orders: a margin buy, or the warning of an "
+                             "unattributable order")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     browser = Browser(args.chromium)
+    if args.orders:
+        try:
+            open_orders(browser, args)
+        finally:
+            browser.close()
+        print("dashboard: all checks passed")
+        return
     if args.closed_reads:
         try:
             closed_reads(browser, args)

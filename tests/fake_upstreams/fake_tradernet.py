@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """A fake of the tradernet broker wrapper (external-contracts §7.1, §8.7): every `/api/*` route
-in the `{success, data, error, timestamp}` envelope, with a small realistic account.
+in the `{success, data, error, timestamp}` envelope, with a small realistic account, and the
+wrapper's quirks (§7.1.1): London lines in pence (`GBp`), open-order sides as the broker's
+codes "1"-"4", negative cash, `order_id: ""` from place-order, the broker's trade ids in the
+executed trades, the raw broker payload from the quotes route, zeros from the single-quote
+route and no candles from the history route. Other paths answer 404 and are recorded
+(`GET /_unknown`).
 
 Run: `python3 fake_tradernet.py --port 0`; it prints `LISTENING <port>` once it serves.
 """
@@ -22,6 +27,8 @@ from common import json_response, not_found, method_not_allowed, validation_erro
 
 MAX_BATCH_SYMBOLS = 100
 
+# `currency` is the broker's code of the line: London lines are quoted in pence ("GBp"), so
+# their prices, averages and values are in pence while their cash is in pounds.
 SECURITIES = {
     "AAPL.US": {"name": "Apple Inc.", "isin": "US0378331005", "currency": "USD",
                 "market": "NASDAQ", "exchange_code": "XNAS", "lot": 1,
@@ -32,37 +39,91 @@ SECURITIES = {
     "0700.HK": {"name": "Tencent Holdings Ltd.", "isin": "KYG875721634", "currency": "HKD",
                 "market": "HKEX", "exchange_code": "XHKG", "lot": 100,
                 "quote": {"price": 385.6, "change": 4.2, "change_pct": 1.1, "volume": 18234567}},
-    "SHEL.UK": {"name": "Shell plc", "isin": "GB00BP6MXD84", "currency": "GBP",
+    "SHEL.UK": {"name": "Shell plc", "isin": "GB00BP6MXD84", "currency": "GBp",
                 "market": "LSE", "exchange_code": "XLON", "lot": 1,
-                "quote": {"price": 26.85, "change": 0.12, "change_pct": 0.45, "volume": 9876543}},
+                "quote": {"price": 2712.0, "change": 12.0, "change_pct": 0.44, "volume": 9876543}},
     "SAP.EU": {"name": "SAP SE", "isin": "DE0007164600", "currency": "EUR",
                "market": "EU", "exchange_code": "XETR", "lot": 1,
                "quote": {"price": 231.5, "change": 0.0, "change_pct": 0.0, "volume": 1534000}},
 }
 
+# More lines the broker trades, not held: symbol, name, ISIN, currency of the line, lot, last
+# price (pence for London). They are the demo universe, so the binary's default universe can be
+# quoted and traded.
+OTHER_LINES = [
+    ("SIE.EU", "Siemens", "DE0007236101", "EUR", 1, 214.3),
+    ("MC.EU", "LVMH Moet Hennessy Louis Vuitton", "FR0000121014", "EUR", 1, 598.2),
+    ("OR.EU", "L'Oreal", "FR0000120321", "EUR", 1, 372.6),
+    ("AI.EU", "Air Liquide", "FR0000120073", "EUR", 1, 171.84),
+    ("ALV.EU", "Allianz", "DE0008404005", "EUR", 1, 352.1),
+    ("SU.EU", "Schneider Electric", "FR0000121972", "EUR", 1, 228.9),
+    ("IBE.EU", "Iberdrola", "ES0144580Y14", "EUR", 1, 16.12),
+    ("ITX.EU", "Industria de Diseno Textil (Inditex)", "ES0148396007", "EUR", 1, 46.38),
+    ("EUNL.EU", "iShares Core MSCI World UCITS ETF (Acc)", "IE00B4L5Y983", "EUR", 1, 101.52),
+    ("VWCE.EU", "Vanguard FTSE All-World UCITS ETF (Acc)", "IE00BK5BQT80", "EUR", 1, 133.46),
+    ("MSFT.US", "Microsoft", "US5949181045", "USD", 1, 428.15),
+    ("JNJ.US", "Johnson & Johnson", "US4781601046", "USD", 1, 158.4),
+    ("KO.US", "Coca-Cola", "US1912161007", "USD", 1, 69.72),
+    ("PG.US", "Procter & Gamble", "US7427181091", "USD", 1, 163.05),
+    ("V.US", "Visa", "US92826C8394", "USD", 1, 338.6),
+    ("GOOGL.US", "Alphabet (Class A)", "US02079K3059", "USD", 1, 182.35),
+    ("AMZN.US", "Amazon.com", "US0231351067", "USD", 1, 214.7),
+    ("NVDA.US", "NVIDIA", "US67066G1040", "USD", 1, 138.25),
+    ("JPM.US", "JPMorgan Chase", "US46625H1005", "USD", 1, 248.9),
+    ("COST.US", "Costco Wholesale", "US22160K1051", "USD", 1, 948.3),
+    ("PEP.US", "PepsiCo", "US7134481081", "USD", 1, 146.1),
+    ("VOO.US", "Vanguard S&P 500 ETF", "US9229083632", "USD", 1, 532.75),
+    ("ULVR.UK", "Unilever", "GB00B10RZP78", "GBp", 1, 4562.0),
+    ("AZN.UK", "AstraZeneca", "GB0009895292", "GBp", 1, 10840.0),
+    ("REL.UK", "RELX", "GB00B2B0DG97", "GBp", 1, 3816.0),
+    ("DGE.UK", "Diageo", "GB0002374006", "GBp", 1, 2135.0),
+    ("GSK.UK", "GSK", "GB00BN7SWP63", "GBp", 1, 1428.0),
+    ("RIO.UK", "Rio Tinto", "GB0007188757", "GBp", 1, 4790.0),
+    ("LSEG.UK", "London Stock Exchange Group", "GB00B0SWJX34", "GBp", 1, 10425.0),
+    ("9988.HK", "Alibaba Group Holding", "KYG017191142", "HKD", 100, 118.3),
+    ("1299.HK", "AIA Group", "HK0000069689", "HKD", 200, 58.45),
+    ("0005.HK", "HSBC Holdings", "GB0005405286", "HKD", 400, 86.2),
+    ("0388.HK", "Hong Kong Exchanges and Clearing", "HK0388045442", "HKD", 100, 342.8),
+    ("2800.HK", "Tracker Fund of Hong Kong", "HK2800008867", "HKD", 500, 25.12),
+    ("0941.HK", "China Mobile", "HK0941009539", "HKD", 500, 82.35),
+]
+MARKETS = {"EU": ("EU", "XETR"), "US": ("NYSE", "XNYS"), "UK": ("LSE", "XLON"),
+           "HK": ("HKEX", "XHKG")}
+for _symbol, _name, _isin, _currency, _lot, _price in OTHER_LINES:
+    _market, _exchange = MARKETS[_symbol.rsplit(".", 1)[1]]
+    SECURITIES[_symbol] = {"name": _name, "isin": _isin, "currency": _currency,
+                           "market": _market, "exchange_code": _exchange, "lot": _lot,
+                           "quote": {"price": _price, "change": 0.0, "change_pct": 0.0,
+                                     "volume": 1000000}}
+
+# symbol, quantity, average price (in the line's unit: pence for London)
 POSITIONS = [
-    # symbol, quantity, average price
     ("AAPL.US", 10.0, 172.5),
     ("ASML.EU", 2.0, 640.0),
     ("0700.HK", 100.0, 310.0),
-    ("SHEL.UK", 40.0, 24.1),
+    ("SHEL.UK", 40.0, 2410.0),
 ]
 
+# The account's cash; the broker lends on margin, so a currency can be negative.
 CASH = [("EUR", 1203.55), ("USD", 312.4), ("GBP", 45.0), ("HKD", -15.2)]
 
-# id, symbol, buy?, quantity, limit price, currency
+# Open orders at start: broker order id, symbol, side code ("1" buy, "2" buy on margin, "3" sell,
+# "4" sell short), quantity, limit price, currency
 PENDING = [
-    ("418820331", "ASML.EU", True, 1.0, 701.0, "EUR"),
-    ("418820342", "AAPL.US", False, 2.0, 210.0, "USD"),
+    ("418820331", "ASML.EU", "1", 1.0, 701.0, "EUR"),
+    ("418820342", "AAPL.US", "3", 2.0, 210.0, "USD"),
 ]
 
+# Executed trades: the broker's *trade* id (which the wrapper hands on as `order_id`), symbol,
+# side, quantity, price (pence for London), local time
 EXECUTED = [
-    ("418800001", "ASML.EU", "SELL", 1.0, 690.0, "2025-12-20T14:03:11"),
-    ("418790117", "AAPL.US", "BUY", 4.0, 188.3, "2025-12-12T15:41:02"),
-    ("418770020", "0700.HK", "BUY", 100.0, 352.0, "2025-11-28T02:30:45"),
-    ("418760555", "SHEL.UK", "BUY", 40.0, 24.1, "2025-11-03T09:12:33"),
+    ("96120417", "ASML.EU", "SELL", 1.0, 690.0, "2025-12-20T14:03:11"),
+    ("96114032", "AAPL.US", "BUY", 4.0, 188.3, "2025-12-12T15:41:02"),
+    ("96108855", "0700.HK", "BUY", 100.0, 352.0, "2025-11-28T02:30:45"),
+    ("96101209", "SHEL.UK", "BUY", 40.0, 2410.0, "2025-11-03T09:12:33"),
 ]
 
+# The wrapper's withdrawals read from the broker's cash-movement history.
 WITHDRAWALS = [
     {"transaction_id": "77120031", "date": "2025-10-15", "amount": 500.0, "currency": "EUR",
      "amount_eur": 500.0, "status": "completed"},
@@ -70,29 +131,75 @@ WITHDRAWALS = [
 
 SIDE_PATTERN = re.compile(r"^(BUY|SELL)$")
 DATE_FORMAT = "%Y-%m-%d"
+BUY_CODES = ("1", "2")
+LETTERS = {"1": "B", "2": "B", "3": "S", "4": "S"}
+WORDS = {"1": "buy", "2": "buy", "3": "sell", "4": "sell"}
+
+
+def cash_currency(line_currency):
+    """The cash a line settles in: pounds for a line quoted in pence."""
+    return "GBP" if line_currency in ("GBp", "GBX") else line_currency
+
+
+def in_cash_units(amount, line_currency):
+    return amount / 100.0 if line_currency in ("GBp", "GBX") else amount
 
 
 class FakeTradernet(common.FakeService):
     name = "tradernet"
     option_choices = {
-        # How pending orders spell their side: the broker's one-letter code ("B"/"S", as in
-        # §8.7) or the lower-case word the wrapper's pending-totals compares against.
-        "spelling": ["code", "word"],
+        # How open orders spell their side: the broker's code passed through as text ("1" buy,
+        # "2" buy on margin, "3" sell, "4" sell short), as the wrapper does; its one-letter
+        # "B"/"S" (§8.7); or the lower-case word the wrapper's pending-totals compares against.
+        "spelling": ["code", "letter", "word"],
         # `research` adds the TEST balance of 10000 that the wrapper reports in that mode.
         "trading_mode": ["production", "research"],
         # `disconnected` answers every /api route with "Not connected to Tradernet".
         "connection": ["connected", "disconnected"],
+        # `live` sends open orders in the field names other SDKs' test data show (`instr`,
+        # `oper`, `q`, `p`, `cur`), which the wrapper does not read: each open order then comes
+        # back with only its id, an empty symbol and side, and zeros.
+        "order_fields": ["wrapper", "live"],
+        # `immediate`: a market order fills as it is placed; `held`: it stays open (listed in
+        # the open orders under its broker id) until `POST /_fill`.
+        "fills": ["immediate", "held"],
+        # The wrapper's history route answers no candles (it misreads the SDK's answer);
+        # `daily` answers weekday candles instead, for a wrapper that does.
+        "candles": ["none", "daily"],
     }
 
     def __init__(self, options):
         super().__init__(options)
         self.lock = threading.Lock()
         self.order_ids = itertools.count(418830001)
-        self.executed = [
-            {"order_id": oid, "symbol": s, "side": side, "quantity": q, "price": p,
-             "executed_at": at}
-            for oid, s, side, q, p, at in EXECUTED
+        self.trade_ids = itertools.count(96150001)
+        self.positions_held = {symbol: (qty, avg) for symbol, qty, avg in POSITIONS}
+        self.cash = dict(CASH)
+        self.open = [
+            {"id": oid, "symbol": s, "code": code, "quantity": q, "price": p, "currency": c,
+             "placed": False}
+            for oid, s, code, q, p, c in PENDING
         ]
+        self.executed = [
+            {"order_id": tid, "symbol": s, "side": side, "quantity": q, "price": p,
+             "executed_at": at}
+            for tid, s, side, q, p, at in EXECUTED
+        ]
+        # Every order the broker accepted, with the cash of its currency before and after.
+        self.orders = []
+        # Calls of routes the real wrapper does not have.
+        self.unknown = []
+
+    @classmethod
+    def add_arguments(cls, parser):
+        parser.add_argument("--cash", action="append", default=[], metavar="CUR=AMOUNT",
+                            help="starting cash in a currency instead of the default account's "
+                                 "(repeatable; negative for a loan)")
+
+    def configure(self, args):
+        for item in args.cash:
+            currency, _, amount = item.partition("=")
+            self.cash[currency.strip().upper()] = float(amount)
 
     def malformed_body(self):
         return b'{"success": true, "data": {"positions": [{"symbol": "AAPL.US", "quantity": 10.0,'
@@ -115,6 +222,14 @@ class FakeTradernet(common.FakeService):
 
     def handle(self, req):
         path, method = req.path, req.method
+        if path == "/_unknown" and method == "GET":
+            with self.lock:
+                return json_response(list(self.unknown))
+        if path == "/_orders" and method == "GET":
+            with self.lock:
+                return json_response([dict(order) for order in self.orders])
+        if path == "/_fill" and method == "POST":
+            return json_response({"filled": self.fill_open_orders()})
         if path == "/health":
             if method != "GET":
                 return method_not_allowed()
@@ -153,6 +268,8 @@ class FakeTradernet(common.FakeService):
             if self.state.option("connection") != "connected":
                 return self.fail("Not connected to Tradernet")
             return handler(req, **match.groupdict())
+        with self.lock:
+            self.unknown.append({"method": method, "path": path})
         return method_not_allowed() if path_matched else not_found()
 
     def validate(self, req, handler):
@@ -207,16 +324,27 @@ class FakeTradernet(common.FakeService):
             return validation_error(["query", "symbol"], "Field required", None)
         return None
 
-    def side_spelling(self, buy):
-        if self.state.option("spelling") == "word":
-            return "buy" if buy else "sell"
-        return "B" if buy else "S"
+    def side_text(self, code):
+        spelling = self.state.option("spelling")
+        if spelling == "letter":
+            return LETTERS[code]
+        if spelling == "word":
+            return WORDS[code]
+        return code
 
     def pending(self):
+        """The open orders as the wrapper answers them (`get_placed(active=True)`)."""
+        with self.lock:
+            rows = [dict(order) for order in self.open]
+        if self.state.option("order_fields") == "live":
+            # The wrapper reads `instr_name`, `buy_sell`, `qty`, `price`, `curr`; the live
+            # broker names them otherwise, so only the id survives.
+            return [{"id": row["id"], "symbol": "", "side": "", "quantity": 0.0, "price": 0.0,
+                     "currency": ""} for row in rows]
         return [
-            {"id": oid, "symbol": symbol, "side": self.side_spelling(buy), "quantity": qty,
-             "price": price, "currency": currency}
-            for oid, symbol, buy, qty, price, currency in PENDING
+            {"id": row["id"], "symbol": row["symbol"], "side": self.side_text(row["code"]),
+             "quantity": row["quantity"], "price": row["price"], "currency": row["currency"]}
+            for row in rows
         ]
 
     def place_order(self, req):
@@ -226,15 +354,84 @@ class FakeTradernet(common.FakeService):
         quantity = int(body["quantity"])
         security = SECURITIES.get(symbol)
         if security is None or quantity < 1:
+            # The SDK raises on the broker's refusal, and the wrapper answers this.
             return self.fail("Order execution failed")
         price = security["quote"]["price"]
+        line_currency = security["currency"]
+        currency = cash_currency(line_currency)
+        value = in_cash_units(price * quantity, line_currency)
         with self.lock:
             order_id = str(next(self.order_ids))
-            self.executed.insert(0, {"order_id": order_id, "symbol": symbol, "side": side,
-                                     "quantity": float(quantity), "price": price,
-                                     "executed_at": datetime.now().replace(microsecond=0).isoformat()})
-        return self.ok({"order_id": order_id, "symbol": symbol, "side": side,
-                        "quantity": float(quantity), "price": price})
+            cash_before = self.cash.get(currency, 0.0)
+            if side == "BUY":
+                # What earlier open buys of the currency will take, then this one.
+                reserved = sum(in_cash_units(o["price"] * o["quantity"], o["line_currency"])
+                               for o in self.open
+                               if o.get("placed") and o["code"] in BUY_CODES
+                               and o["cash_currency"] == currency)
+                margin = cash_before - reserved - value < -1e-9
+                code = "2" if margin else "1"
+            else:
+                held = self.positions_held.get(symbol, (0.0, 0.0))[0]
+                selling = sum(o["quantity"] for o in self.open
+                              if o["symbol"] == symbol and o["code"] not in BUY_CODES)
+                margin = quantity > held - selling
+                code = "4" if margin else "3"
+            order = {"id": order_id, "symbol": symbol, "code": code, "quantity": float(quantity),
+                     "price": price, "currency": line_currency, "line_currency": line_currency,
+                     "cash_currency": currency, "placed": True}
+            self.orders.append({
+                "order_id": order_id, "symbol": symbol, "side": side,
+                "quantity": float(quantity), "price": price, "currency": currency,
+                "value": round(value, 6), "margin": margin, "side_code": code,
+                "cash_before": round(cash_before, 6),
+                "idempotency_key": req.headers.get("idempotency-key"),
+            })
+            if self.state.option("fills") == "immediate":
+                self.execute(order)
+            else:
+                self.open.append(order)
+        # The wrapper looks for `id` or `orderId` in the broker's answer, which names it
+        # `order_id`, so the id is always empty; it reads no price either.
+        return self.ok({"order_id": "", "symbol": symbol, "side": side,
+                        "quantity": float(body["quantity"]), "price": 0.0})
+
+    def execute(self, order):
+        """Fills `order` at its price (the lock held): cash, position and a trade under a new
+        trade id. The broker's order id is not in the trade as the wrapper answers it."""
+        buy = order["code"] in BUY_CODES
+        quantity, price = order["quantity"], order["price"]
+        value = in_cash_units(price * quantity, order["line_currency"])
+        currency = order["cash_currency"]
+        self.cash[currency] = round(self.cash.get(currency, 0.0) + (-value if buy else value), 6)
+        held, avg = self.positions_held.get(order["symbol"], (0.0, 0.0))
+        if buy:
+            total = held + quantity
+            avg = (held * avg + quantity * price) / total
+            held = total
+        else:
+            held -= quantity
+        if held == 0:
+            self.positions_held.pop(order["symbol"], None)
+        else:
+            self.positions_held[order["symbol"]] = (held, avg)
+        self.executed.insert(0, {
+            "order_id": str(next(self.trade_ids)), "symbol": order["symbol"],
+            "side": "BUY" if buy else "SELL", "quantity": quantity, "price": price,
+            "executed_at": datetime.now().replace(microsecond=0).isoformat()})
+        for logged in self.orders:
+            if logged["order_id"] == order["id"]:
+                logged["cash_after"] = round(self.cash[currency], 6)
+
+    def fill_open_orders(self):
+        """`POST /_fill`: the orders placed through the API and still open execute now; they
+        leave the open orders and appear among the executed trades."""
+        with self.lock:
+            placed = [o for o in self.open if o.get("placed")]
+            self.open = [o for o in self.open if not o.get("placed")]
+            for order in placed:
+                self.execute(order)
+        return len(placed)
 
     def pending_orders(self, req):
         return self.ok({"orders": self.pending()})
@@ -254,11 +451,15 @@ class FakeTradernet(common.FakeService):
         return self.ok({"totals": totals})
 
     def positions(self, req):
+        # `account_summary().result.ps.pos[]`: `i`, `q`, `bal_price_a`, `mkt_price`,
+        # `profit_close`, `curr`, in the line's unit (pence for London).
+        with self.lock:
+            held = list(self.positions_held.items())
         out = []
-        for symbol, quantity, avg_price in POSITIONS:
+        for symbol, (quantity, avg_price) in held:
             security = SECURITIES[symbol]
             price = security["quote"]["price"]
-            market_value = round(quantity * price, 2)
+            market_value = quantity * price
             out.append({
                 "symbol": symbol, "quantity": quantity, "avg_price": avg_price,
                 "current_price": price, "market_value": market_value,
@@ -270,7 +471,8 @@ class FakeTradernet(common.FakeService):
         return self.ok({"positions": out})
 
     def balances(self):
-        balances = [{"currency": c, "amount": a} for c, a in CASH]
+        with self.lock:
+            balances = [{"currency": c, "amount": a} for c, a in self.cash.items()]
         if self.state.option("trading_mode") == "research":
             balances.append({"currency": "TEST", "amount": 10000.0})
         return balances
@@ -287,7 +489,7 @@ class FakeTradernet(common.FakeService):
         return self.ok({
             "total_withdrawals": sum(w["amount_eur"] for w in WITHDRAWALS),
             "withdrawals": WITHDRAWALS,
-            "note": "Withdrawals from the broker's cash movement history",
+            "note": "Deposits are not available via API",
         })
 
     def cash_flows(self, req):
@@ -300,13 +502,10 @@ class FakeTradernet(common.FakeService):
         return self.ok({"trades": trades})
 
     def quote(self, req, symbol):
-        security = SECURITIES.get(symbol)
-        if security is None:
-            return self.fail(f"No quote data for {symbol}")
-        q = security["quote"]
-        return self.ok({"symbol": symbol, "price": q["price"], "change": q["change"],
-                        "change_pct": q["change_pct"], "volume": q["volume"],
-                        "timestamp": common.utc_timestamp()})
+        # The wrapper reads the SDK's answer, a dict ({"result": {"q": [...]}}), as if it were
+        # one quote row, so every figure is zero whatever the symbol.
+        return self.ok({"symbol": symbol, "price": 0.0, "change": 0.0, "change_pct": 0.0,
+                        "volume": 0, "timestamp": common.utc_timestamp()})
 
     def quotes(self, req):
         # The wrapper passes the SDK's payload through in the broker's own short names.
@@ -330,7 +529,8 @@ class FakeTradernet(common.FakeService):
         except ValueError as error:
             return self.fail(f"Invalid date format: {error}")
         security = SECURITIES.get(symbol)
-        if security is None:
+        if security is None or self.state.option("candles") == "none":
+            # The SDK answers a dict, which the wrapper's parser does not take for candles.
             return self.ok({"symbol": symbol, "candles": []})
         return self.ok({"symbol": symbol,
                         "candles": candles(symbol, security["quote"]["price"], start,

@@ -59,7 +59,7 @@ fn with_closed_reads_the_dashboard_asks_for_the_token_then_loads() {
 
 /// Runs `tests/browser/drive_dashboard.py` against `server` with the token and `args`, and
 /// requires every check of it to pass; returns the directory of its screenshots.
-fn drive_dashboard(server: &ServerProcess, args: &[&str]) -> PathBuf {
+pub(crate) fn drive_dashboard(server: &ServerProcess, args: &[&str]) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = root.join("test-artifacts/dashboard");
     let driven = Command::new("python3")

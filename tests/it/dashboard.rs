@@ -86,6 +86,7 @@ async fn the_routes_the_script_uses_exist() {
         "/api/upstreams",
         "/api/settings",
         "/api/plans?limit=100",
+        "/api/orders",
     ] {
         assert!(APP_JS.contains(path.split('?').next().unwrap()), "{path}");
         let (status, body) = common::call(&open, "GET", path, "").await;

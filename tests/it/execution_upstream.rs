@@ -147,7 +147,16 @@ async fn live_mode_sends_one_order_per_step_with_its_key() {
         .find(|o| o.id == open.id)
         .unwrap();
     let trade = store.trade(filled.trade_id.unwrap()).unwrap().unwrap();
-    assert_eq!(trade.trade.order_id, open.broker_order_id);
+    assert_eq!(
+        open.broker_order_id, None,
+        "the wrapper answered no order id"
+    );
+    let newest = broker.executed_trades(1).await.unwrap();
+    assert_eq!(
+        trade.trade.order_id.as_deref(),
+        Some(newest[0].order_id.as_str()),
+        "settled by the broker's trade"
+    );
     assert_eq!(
         trade.trade.source,
         trading_planner::store::TradeSource::Broker

@@ -170,7 +170,7 @@ impl FakeUpstream {
 
     /// One blocking HTTP/1.1 exchange on a fresh connection, so the helper works from plain
     /// and async tests alike without a second client stack.
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
         let payload = body.map(Value::to_string).unwrap_or_default();
         let mut stream = TcpStream::connect(("127.0.0.1", self.port))
             .unwrap_or_else(|e| panic!("{} at {}: {e}", self.script, self.url()));
@@ -275,6 +275,16 @@ async fn tradernet_fake_answers_health_and_every_route_in_the_envelope() {
             .iter()
             .all(|p| p["market_value_eur"] == p["market_value"] && p["currency_rate"] == 1.0)
     );
+    let shell = positions.iter().find(|p| p["symbol"] == "SHEL.UK").unwrap();
+    assert_eq!(
+        (
+            &shell["currency"],
+            &shell["current_price"],
+            &shell["avg_price"]
+        ),
+        (&json!("GBp"), &json!(2712.0), &json!(2410.0)),
+        "London lines in pence"
+    );
 
     let (_, answer) = get_json(&http, format!("{base}/api/portfolio/cash-balances")).await;
     let currencies: Vec<&str> = envelope_data(&answer)["balances"]
@@ -284,6 +294,7 @@ async fn tradernet_fake_answers_health_and_every_route_in_the_envelope() {
         .map(|b| b["currency"].as_str().unwrap())
         .collect();
     assert_eq!(currencies, ["EUR", "USD", "GBP", "HKD"]);
+    assert_eq!(envelope_data(&answer)["balances"][3]["amount"], -15.2);
 
     let (_, answer) = get_json(&http, format!("{base}/api/portfolio/cash-total-eur")).await;
     assert_eq!(envelope_data(&answer)["total_eur"], 1203.55);
@@ -291,7 +302,11 @@ async fn tradernet_fake_answers_health_and_every_route_in_the_envelope() {
     let (_, answer) = get_json(&http, format!("{base}/api/trading/pending-orders")).await;
     let orders = envelope_data(&answer)["orders"].as_array().unwrap();
     assert_eq!(orders[0]["id"], "418820331");
-    assert_eq!(orders[0]["side"], "B", "the broker's code by default");
+    assert_eq!(
+        orders[0]["side"], "1",
+        "the broker's code, as text, by default"
+    );
+    assert_eq!(orders[1]["side"], "3");
     let (_, answer) = get_json(&http, format!("{base}/api/trading/pending-orders/ASML.EU")).await;
     assert_eq!(envelope_data(&answer)["has_pending"], true);
     let (_, answer) = get_json(&http, format!("{base}/api/trading/pending-totals")).await;
@@ -301,31 +316,37 @@ async fn tradernet_fake_answers_health_and_every_route_in_the_envelope() {
         "codes never equal \"buy\""
     );
 
-    let (_, answer) = get_json(&http, format!("{base}/api/market-data/quote/AAPL.US")).await;
-    let quote = envelope_data(&answer);
-    assert_eq!(quote["price"], 195.2);
-    assert!(quote["volume"].is_u64());
-    let (_, answer) = get_json(&http, format!("{base}/api/market-data/quote/NOPE.US")).await;
-    assert_eq!(answer["success"], false);
-    assert!(answer["data"].is_null());
+    // The wrapper reads the broker's whole answer as one row: zeros, whatever the symbol.
+    for symbol in ["AAPL.US", "NOPE.US"] {
+        let url = format!("{base}/api/market-data/quote/{symbol}");
+        let (_, answer) = get_json(&http, url).await;
+        let quote = envelope_data(&answer);
+        assert_eq!(quote["symbol"], symbol);
+        assert_eq!(quote["price"], 0.0);
+        assert_eq!(quote["volume"], 0);
+    }
 
     let (_, answer) = post_json(
         &http,
         format!("{base}/api/market-data/quotes"),
-        json!({"symbols": ["AAPL.US", "ASML.EU"]}),
+        json!({"symbols": ["AAPL.US", "ASML.EU", "SHEL.UK"]}),
     )
     .await;
+    let rows = &envelope_data(&answer)["quotes"]["result"]["q"];
+    assert_eq!(rows[1]["ltp"], 702.4);
     assert_eq!(
-        envelope_data(&answer)["quotes"]["result"]["q"][1]["ltp"],
-        702.4
+        (&rows[2]["ltp"], &rows[2]["x_curr"]),
+        (&json!(2712.0), &json!("GBp")),
+        "London in pence"
     );
 
     let url = format!("{base}/api/market-data/historical/ASML.EU?start=2025-12-01&end=2025-12-31");
     let (_, answer) = get_json(&http, url).await;
-    let candles = envelope_data(&answer)["candles"].as_array().unwrap();
-    assert_eq!(candles.len(), 23, "weekdays of December 2025");
-    assert_eq!(candles[0]["date"], "2025-12-01");
-    assert_eq!(candles[22]["close"], 702.4);
+    assert_eq!(
+        envelope_data(&answer),
+        &json!({"symbol": "ASML.EU", "candles": []}),
+        "the wrapper misreads the SDK's candles"
+    );
     let url = format!("{base}/api/market-data/historical/ASML.EU?start=yesterday");
     let (_, answer) = get_json(&http, url).await;
     assert!(
@@ -340,6 +361,7 @@ async fn tradernet_fake_answers_health_and_every_route_in_the_envelope() {
     let trades = envelope_data(&answer)["trades"].as_array().unwrap();
     assert_eq!(trades.len(), 2);
     assert_eq!(trades[0]["side"], "SELL");
+    assert_eq!(trades[0]["order_id"], "96120417", "the broker's trade id");
     let url = format!("{base}/api/transactions/executed-trades?limit=0");
     assert_eq!(get_json(&http, url).await.0, 422);
 
@@ -350,12 +372,20 @@ async fn tradernet_fake_answers_health_and_every_route_in_the_envelope() {
     )
     .await;
     assert_eq!(status, 200);
-    let order = envelope_data(&answer);
-    assert_eq!(order["quantity"], 3.0, "the SDK gets an integer quantity");
-    assert_eq!(order["price"], 195.2);
-    let order_id = order["order_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        envelope_data(&answer),
+        &json!({"order_id": "", "symbol": "AAPL.US", "side": "BUY", "quantity": 3.9, "price": 0.0}),
+        "no order id, no price, the quantity as asked"
+    );
     let (_, answer) = get_json(&http, format!("{base}/api/transactions/executed-trades")).await;
-    assert_eq!(envelope_data(&answer)["trades"][0]["order_id"], order_id);
+    let newest = &envelope_data(&answer)["trades"][0];
+    assert_eq!(newest["quantity"], 3.0, "the SDK gets an integer quantity");
+    assert_eq!(newest["price"], 195.2);
+    let (_, orders) = get_json(&http, format!("{base}/_orders")).await;
+    assert_ne!(
+        newest["order_id"], orders[0]["order_id"],
+        "a trade carries its own id, not the order's"
+    );
 
     let (status, answer) = post_json(
         &http,
@@ -385,6 +415,11 @@ async fn tradernet_fake_answers_health_and_every_route_in_the_envelope() {
 
     let (status, _) = get_json(&http, format!("{base}/api/nowhere")).await;
     assert_eq!(status, 404);
+    assert_eq!(
+        fake.unknown_calls(),
+        json!([{"method": "GET", "path": "/api/nowhere"}]),
+        "calls of routes the wrapper lacks are recorded"
+    );
 }
 
 #[tokio::test]
@@ -392,6 +427,19 @@ async fn tradernet_fake_switches_spelling_mode_and_connection() {
     let fake = FakeUpstream::start(FakeKind::Tradernet);
     let http = client(Duration::from_secs(5));
     let base = fake.url();
+
+    fake.control(json!({"spelling": "letter"}));
+    let (_, answer) = get_json(&http, format!("{base}/api/trading/pending-orders")).await;
+    assert_eq!(envelope_data(&answer)["orders"][1]["side"], "S");
+    fake.control(json!({"order_fields": "live"}));
+    let (_, answer) = get_json(&http, format!("{base}/api/trading/pending-orders")).await;
+    assert_eq!(
+        envelope_data(&answer)["orders"][0],
+        json!({"id": "418820331", "symbol": "", "side": "", "quantity": 0.0, "price": 0.0,
+               "currency": ""}),
+        "the live broker's field names are not the ones the wrapper reads"
+    );
+    fake.control(json!({"order_fields": "wrapper"}));
 
     let now = fake.control(json!({"spelling": "word", "trading_mode": "research"}));
     assert_eq!(now["spelling"], "word");
@@ -416,6 +464,68 @@ async fn tradernet_fake_switches_spelling_mode_and_connection() {
 
     let (status, _) = fake.call("POST", "/_control", Some(&json!({"spelling": "klingon"})));
     assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn tradernet_fake_holds_orders_open_then_fills_them_lending_what_cash_lacks() {
+    let fake = FakeUpstream::start_with(FakeKind::Tradernet, &["--fills", "held"]);
+    let http = client(Duration::from_secs(5));
+    let base = fake.url();
+    for (symbol, quantity) in [("SHEL.UK", 1), ("0700.HK", 100)] {
+        let (status, answer) = post_json(
+            &http,
+            format!("{base}/api/trading/place-order"),
+            json!({"symbol": symbol, "side": "BUY", "quantity": quantity}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(envelope_data(&answer)["order_id"], "");
+    }
+    let (_, answer) = get_json(&http, format!("{base}/api/trading/pending-orders")).await;
+    let open: Vec<(String, String, String)> = envelope_data(&answer)["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(2)
+        .map(|o| {
+            (
+                o["symbol"].as_str().unwrap().to_string(),
+                o["side"].as_str().unwrap().to_string(),
+                o["currency"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        open,
+        [
+            ("SHEL.UK".to_string(), "1".to_string(), "GBp".to_string()),
+            ("0700.HK".to_string(), "2".to_string(), "HKD".to_string()),
+        ],
+        "a buy the HKD cash does not cover is a buy on margin"
+    );
+    let (_, orders) = get_json(&http, format!("{base}/_orders")).await;
+    assert_eq!(orders[0]["value"], 27.12, "2712 pence are 27.12 pounds");
+    assert_eq!(orders[1]["margin"], true);
+
+    let (_, filled) = post_json(&http, format!("{base}/_fill"), json!({})).await;
+    assert_eq!(filled["filled"], 2);
+    let (_, answer) = get_json(&http, format!("{base}/api/trading/pending-orders")).await;
+    assert_eq!(
+        envelope_data(&answer)["orders"].as_array().unwrap().len(),
+        2
+    );
+    let (_, answer) = get_json(&http, format!("{base}/api/portfolio/cash-balances")).await;
+    let balances = &envelope_data(&answer)["balances"];
+    assert_eq!(balances[2], json!({"currency": "GBP", "amount": 17.88}));
+    assert_eq!(balances[3], json!({"currency": "HKD", "amount": -38575.2}));
+    let (_, answer) = get_json(&http, format!("{base}/api/transactions/executed-trades")).await;
+    let trades = &envelope_data(&answer)["trades"];
+    assert_eq!(trades[0]["symbol"], "0700.HK");
+    assert_eq!(trades[1]["price"], 2712.0, "London trades in pence");
+    assert!(
+        !trades[0]["order_id"].as_str().unwrap().starts_with("4188"),
+        "trade ids, not the order ids the open orders showed"
+    );
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ mod golden;
 mod http_surface;
 mod lan_safety;
 mod legacy_import;
+mod live_cycle;
 mod operations;
 mod pipeline_example;
 mod pipeline_routes;

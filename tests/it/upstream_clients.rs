@@ -80,6 +80,12 @@ async fn tradernet_client_decodes_every_route() {
     assert_eq!(aapl.current_price, Some(dec("195.2")));
     assert_eq!(aapl.currency, Currency::USD);
     assert_eq!(positions[2].currency, Currency::HKD);
+    let shell = &positions[3];
+    assert_eq!(
+        (shell.currency, shell.avg_price, shell.current_price),
+        (Currency::GBP, dec("24.1"), Some(dec("27.12"))),
+        "pence read as pounds"
+    );
 
     let cash = client.cash_balances().await.unwrap();
     let pairs: Vec<(Currency, Decimal)> = cash.iter().map(|c| (c.currency, c.amount)).collect();
@@ -101,15 +107,18 @@ async fn tradernet_client_decodes_every_route() {
             ("418820331", Some(Side::Buy)),
             ("418820342", Some(Side::Sell))
         ],
-        "the broker's B/S codes"
+        "the broker's codes 1 and 3"
     );
+    assert!(orders.iter().all(|o| !o.margin));
     assert_eq!(orders[0].price, Some(dec("701")));
     assert_eq!(orders[0].currency, Some(Currency::EUR));
 
     assert!(client.has_pending_order("ASML.EU").await.unwrap());
     assert!(!client.has_pending_order("SAP.EU").await.unwrap());
 
-    let wanted: Vec<String> = ["AAPL.US", "ASML.EU", "NOPE.US"].map(String::from).to_vec();
+    let wanted: Vec<String> = ["AAPL.US", "ASML.EU", "NOPE.US", "SHEL.UK"]
+        .map(String::from)
+        .to_vec();
     let quotes = client.quotes(&wanted).await.unwrap();
     let got: Vec<(&str, Decimal, Option<Currency>)> = quotes
         .iter()
@@ -120,10 +129,21 @@ async fn tradernet_client_decodes_every_route() {
         [
             ("AAPL.US", dec("195.2"), Some(Currency::USD)),
             ("ASML.EU", dec("702.4"), Some(Currency::EUR)),
+            ("SHEL.UK", dec("27.12"), Some(Currency::GBP)),
         ],
-        "an unknown symbol is simply missing"
+        "an unknown symbol is simply missing; pence are read as pounds"
     );
 
+    let candles = client
+        .candles(
+            "ASML.EU",
+            NaiveDate::from_ymd_opt(2025, 12, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2025, 12, 31).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(candles, [], "the wrapper answers no candles");
+    fake.control(json!({"candles": "daily"}));
     let candles = client
         .candles(
             "ASML.EU",
@@ -142,7 +162,7 @@ async fn tradernet_client_decodes_every_route() {
 
     let trades = client.executed_trades(2).await.unwrap();
     assert_eq!(trades.len(), 2);
-    assert_eq!(trades[0].order_id, "418800001");
+    assert_eq!(trades[0].order_id, "96120417", "the broker's trade id");
     assert_eq!(trades[0].side, Side::Sell);
     assert_eq!(trades[0].price, dec("690"));
     assert_eq!(trades[0].executed_at, "2025-12-20T14:03:11");
@@ -160,13 +180,17 @@ async fn tradernet_client_decodes_every_route() {
     assert_eq!(placed.symbol, "AAPL.US");
     assert_eq!(placed.side, Side::Buy);
     assert_eq!(
-        placed.quantity,
+        placed.order_id, "",
+        "the wrapper never passes the order id on"
+    );
+    assert_eq!(placed.price, None, "nor a price");
+    let newest = client.executed_trades(1).await.unwrap();
+    assert_eq!(
+        newest[0].quantity,
         Quantity::from_shares(3).unwrap(),
         "the wrapper truncates"
     );
-    assert_eq!(placed.price, Some(dec("195.2")));
-    let newest = client.executed_trades(1).await.unwrap();
-    assert_eq!(newest[0].order_id, placed.order_id);
+    assert_eq!(newest[0].price, dec("195.2"));
 
     let refused = client
         .place_order("NOPE.US", Side::Sell, "1".parse().unwrap(), "k")
@@ -184,7 +208,7 @@ async fn tradernet_client_decodes_every_route() {
         .unwrap();
     assert_eq!(
         quotes_request["body"],
-        json!({"symbols": ["AAPL.US", "ASML.EU", "NOPE.US"]})
+        json!({"symbols": ["AAPL.US", "ASML.EU", "NOPE.US", "SHEL.UK"]})
     );
     let history = log
         .iter()

@@ -66,7 +66,7 @@ function unlock() {
 
 function loadAll() {
   showError("");
-  return Promise.all([loadPortfolio(), loadPlan(), loadHistory(), loadBacktest(), loadHealth(), loadSettings()])
+  return Promise.all([loadPortfolio(), loadOrders(), loadPlan(), loadHistory(), loadBacktest(), loadHealth(), loadSettings()])
     .catch((e) => showError("Could not reach the planner: " + e.message));
 }
 
@@ -137,6 +137,31 @@ async function loadPortfolio() {
   ]));
   allocation("alloc-country", data.allocation.country);
   allocation("alloc-industry", data.allocation.industry);
+}
+
+// The broker's open orders (a buy on margin or a short sale named as such), ours not yet
+// confirmed by the broker, and the ones nobody can attribute, which block live orders.
+async function loadOrders() {
+  const { status, data } = await api("GET", "/api/orders");
+  if (status !== 200) return;
+  const warning = $("orders-warning");
+  warning.hidden = !data.warning;
+  warning.textContent = data.warning || "";
+  const known = new Set(data.broker_orders.map((o) => o.broker_id));
+  const kind = (text, margin) => cell(text, margin ? "margin" : "");
+  const rows = data.broker_orders.map((o) => [
+    cell(o.broker_id), cell(o.symbol), kind(o.kind, o.margin), cell(o.quantity, "num"),
+    cell(o.price + " " + o.currency, "num"), cell("open at the broker")]);
+  for (const o of data.orders.filter((o) => o.status === "open" && !known.has(o.broker_order_id))) {
+    rows.push([cell(o.broker_order_id || "#" + o.id), cell(o.symbol), kind(o.side.toLowerCase(), false),
+      cell(o.quantity, "num"), cell(o.price + " " + o.currency, "num"),
+      cell(o.broker_order_id ? "open" : "sent, awaiting the broker's confirmation")]);
+  }
+  for (const id of data.unattributable) {
+    rows.push([cell(id || "no id"), cell("?"), cell("unreadable", "margin"), cell("?", "num"), cell("?", "num"),
+      cell("blocks live orders")]);
+  }
+  fillRows("open-orders", rows);
 }
 
 // ---- plan -----------------------------------------------------------------------------------
@@ -602,5 +627,5 @@ document.addEventListener("DOMContentLoaded", () => {
   applyAccess();
   listen();
   loadAll();
-  setInterval(() => { loadPortfolio(); loadHealth(); }, 60000);
+  setInterval(() => { loadPortfolio(); loadOrders(); loadHealth(); }, 60000);
 });
