@@ -1,7 +1,7 @@
 //! What a misbehaving client on the LAN can do: hold connections, ask for big lists, send huge
 //! or bad bodies, reach the proxy without the token, crowd the event streams, read through a
 //! foreign host name, send absurd amounts of money. The limits are configured down so the
-//! tests stay small; the full sizes are measured by `benches/lan_safety.sh`.
+//! tests stay small; the full sizes are measured by `benches/lan_safety.py`.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -194,6 +194,104 @@ async fn oversize_bodies_of_small_routes_are_413_and_bad_bodies_are_not_echoed()
     assert_eq!(status, 422, "{}", String::from_utf8_lossy(&body));
     assert!(body.len() < 2048, "{} bytes echoed", body.len());
     assert_eq!(store.settings().unwrap(), before);
+}
+
+// 4. Exhaustive generation ----------------------------------------------------------------
+
+/// CPU time (user + system) the process `pid` has used, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// An exhaustive generation far too large to end by itself while the test waits: 40
+/// candidates, depth 10, and `max_sequences` sequences (some kilobytes each).
+fn endless_generation(max_sequences: u64) -> String {
+    let action = |side: &str, n: usize| {
+        let symbol = format!("{}{n:02}", &side[..1]);
+        json!({"side": side, "symbol": symbol, "name": symbol, "quantity": 1, "price": 100.0,
+               "value_eur": 100.0, "currency": "EUR", "priority": 5.0 + n as f64 / 10.0,
+               "reason": "test", "tags": []})
+    };
+    json!({
+        "opportunities": {
+            "rebalance_sells": (0..20).map(|n| action("SELL", n)).collect::<Vec<_>>(),
+            "rebalance_buys": (0..20).map(|n| action("BUY", n)).collect::<Vec<_>>()
+        },
+        "feasibility": {"available_cash": 1e9, "min_trade_value": 1.0, "priority_threshold": 0.0},
+        "batch_size": 100,
+        "mode": "exhaustive",
+        "exhaustive": {"max_depth": 10, "max_sequences": max_sequences}
+    })
+    .to_string()
+}
+
+/// Starts [`endless_generation`] on a server, lets `started` decide when the client has seen
+/// enough, drops the connection, and waits until the process stops using CPU: no more than
+/// 5 ticks in a window of 100 ticks (a generation keeps at least one core busy). Fails if that
+/// does not happen within a minute.
+fn generation_stops_when_the_client_leaves(
+    max_sequences: u64,
+    started: impl FnOnce(&mut TcpStream, u32),
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), &[("TRADING_PLANNER_AUTH__TOKEN", TOKEN.into())]);
+    let pid = server.pid();
+    let body = endless_generation(max_sequences);
+    let mut client = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    write!(
+        client,
+        "POST /generator/generate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Authorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    started(&mut client, pid);
+    drop(client);
+    crate::server::wait_for(Duration::from_secs(60), "the generation to stop", || {
+        let before = cpu_ticks(pid);
+        // A measuring window of 100 ticks (1 s at the usual 100 ticks a second).
+        std::thread::sleep(Duration::from_secs(1));
+        (cpu_ticks(pid) - before <= 5).then_some(())
+    });
+    // The server is still there for the next client.
+    assert_eq!(server.get("/healthz").0, 200);
+}
+
+#[test]
+fn a_client_leaving_during_the_count_stops_the_exhaustive_generation() {
+    // A count that does not reach its end while the test waits.
+    generation_stops_when_the_client_leaves(1_000_000_000_000_000, |_, pid| {
+        // The count is running: the process has used a second of CPU, and no byte has come.
+        let at_start = cpu_ticks(pid);
+        crate::server::wait_for(Duration::from_secs(60), "the count to run", || {
+            (cpu_ticks(pid) > at_start + 100).then_some(())
+        });
+    });
+}
+
+#[test]
+fn a_client_leaving_while_the_lines_stream_stops_the_exhaustive_generation() {
+    // A count that ends soon, and far more lines than the client reads.
+    generation_stops_when_the_client_leaves(100_000_000, |client, _| {
+        client
+            .set_read_timeout(Some(Duration::from_secs(120)))
+            .unwrap();
+        let mut got = 0;
+        let mut buf = [0u8; 65536];
+        while got < 1 << 20 {
+            let n = client.read(&mut buf).unwrap();
+            assert!(n > 0, "the generation ended after {got} bytes");
+            got += n;
+        }
+    });
 }
 
 // 5. OPTIONS and the proxy ----------------------------------------------------------------
