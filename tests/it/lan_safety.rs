@@ -112,6 +112,65 @@ fn a_connection_that_sends_no_request_head_is_closed_after_the_header_timeout() 
     );
 }
 
+#[test]
+fn a_request_body_that_stalls_is_cut_after_the_body_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(
+        dir.path(),
+        &[
+            ("TRADING_PLANNER_AUTH__TOKEN", TOKEN.into()),
+            ("TRADING_PLANNER_SERVER__BODY_READ_TIMEOUT_SECS", "1".into()),
+        ],
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    write!(
+        stream,
+        "PUT /api/settings HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Length: 100\r\n\r\n{{"
+    )
+    .unwrap();
+    // Far longer than the body timeout: a server that waits for the body fails the read.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .expect("the server waited for the body instead of cutting it");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || text.starts_with("HTTP/1.1 4"),
+        "{text}"
+    );
+    assert_eq!(server.get("/healthz").0, 200);
+}
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(
+        dir.path(),
+        &[(
+            "TRADING_PLANNER_SERVER__HEADER_READ_TIMEOUT_SECS",
+            "1".into(),
+        )],
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    // The answer comes, then the connection stays idle until the server closes it.
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .expect("the idle connection was kept open");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+}
+
 // 2. Lists --------------------------------------------------------------------------------
 
 fn plan(n: usize) -> NewPlan {
@@ -194,6 +253,45 @@ async fn oversize_bodies_of_small_routes_are_413_and_bad_bodies_are_not_echoed()
     assert_eq!(status, 422, "{}", String::from_utf8_lossy(&body));
     assert!(body.len() < 2048, "{} bytes echoed", body.len());
     assert_eq!(store.settings().unwrap(), before);
+}
+
+/// Every route that takes a body, with an over-limit body: 413, whatever the route does.
+#[tokio::test]
+async fn a_body_over_the_limit_is_413_on_every_route() {
+    let mut config = Config::default();
+    config.server.max_body_bytes = 4096;
+    config.server.max_small_body_bytes = 1024;
+    config.upstream.universe.url = "http://127.0.0.1:9".into();
+    let (_dir, store, app) = state_with(config, None);
+    let before = store.settings().unwrap();
+    let big = format!("{{\"x\": \"{}\"}}", "a".repeat(8192));
+    for (method, uri) in [
+        ("PUT", "/api/settings"),
+        ("POST", "/api/plans"),
+        ("POST", "/api/runs/current/cancel"),
+        ("POST", "/api/runs/1/cancel"),
+        ("POST", "/api/backtests"),
+        ("POST", "/api/backtests/current/cancel"),
+        ("POST", "/gateway/trading-cycle"),
+        ("POST", "/evaluator/evaluate"),
+        ("POST", "/opportunity/identify"),
+        ("POST", "/generator/generate"),
+        ("POST", "/coordinator/create-plan"),
+        ("POST", "/planning/create"),
+        ("POST", "/universe/securities"),
+        ("GET", "/api/plans"),
+    ] {
+        let (status, body) = send(&app, method, uri, &[], big.clone()).await;
+        assert_eq!(
+            status,
+            413,
+            "{method} {uri}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert!(body.len() < 512, "{method} {uri}");
+    }
+    assert_eq!(store.settings().unwrap(), before);
+    assert!(store.planning_run(1).unwrap().is_none(), "a run started");
 }
 
 // 4. Exhaustive generation ----------------------------------------------------------------
@@ -292,6 +390,36 @@ fn a_client_leaving_while_the_lines_stream_stops_the_exhaustive_generation() {
             got += n;
         }
     });
+}
+
+#[test]
+fn sigterm_ends_the_process_while_an_exhaustive_generation_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ServerProcess::start(
+        dir.path(),
+        &[
+            ("TRADING_PLANNER_AUTH__TOKEN", TOKEN.into()),
+            ("TRADING_PLANNER_SERVER__SHUTDOWN_GRACE_SECS", "1".into()),
+        ],
+    );
+    let pid = server.pid();
+    let body = endless_generation(1_000_000_000_000_000);
+    let mut client = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    write!(
+        client,
+        "POST /generator/generate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Authorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let at_start = cpu_ticks(pid);
+    crate::server::wait_for(Duration::from_secs(60), "the count to run", || {
+        (cpu_ticks(pid) > at_start + 100).then_some(())
+    });
+    // The client stays; the process must end anyway, the count cut with its request.
+    let exit = server.terminate(Duration::from_secs(30));
+    assert!(exit.is_some_and(|s| s.success()), "{}", server.stderr());
+    drop(client);
 }
 
 // 5. OPTIONS and the proxy ----------------------------------------------------------------
