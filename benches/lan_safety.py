@@ -56,6 +56,16 @@ def rss_kb(pid):
     return 0
 
 
+def rss_parts(pid):
+    """RssAnon, RssFile and RssShmem of `pid` in KB."""
+    parts = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(("RssAnon:", "RssFile:", "RssShmem:")):
+                parts[line.split(":")[0]] = int(line.split()[1])
+    return parts
+
+
 def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -355,8 +365,8 @@ def soak(binary, minutes):
             t = (time.time() - started) / 60
             samples.append((t, rss_kb(server.proc.pid)))
             if len(samples) % 12 == 0:
-                print(f"{t:5.1f} min  RSS {samples[-1][1]} KB  requests {counts['requests']}"
-                      f"  errors {counts['errors']}", flush=True)
+                print(f"{t:5.1f} min  RSS {samples[-1][1]} KB {rss_parts(server.proc.pid)}"
+                      f"  requests {counts['requests']}  errors {counts['errors']}", flush=True)
     finally:
         stop.set()
         for w in workers:

@@ -2,6 +2,7 @@
 //! Handlers only translate between HTTP and the modules; errors become answers in `error`.
 
 pub(crate) mod api;
+pub mod allocator;
 pub mod auth;
 mod backtest;
 mod blocking;
