@@ -18,6 +18,7 @@ pub(super) fn serve(
     data_dir: &Path,
     args: ServeArgs,
 ) -> anyhow::Result<ExitCode> {
+    gateway::allocator::bound_arenas();
     if let Some(bind) = args.bind {
         config.server.bind = bind;
     }

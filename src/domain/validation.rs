@@ -380,3 +380,7 @@ mod decode_tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "validation_deposit_tests.rs"]
+mod deposit_tests;

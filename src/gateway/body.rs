@@ -29,6 +29,23 @@ pub async fn read_bytes(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     }
 }
 
+/// Refuses with 413 a request whose body is announced larger than `server.max_body_bytes`,
+/// before any handler runs: routes that ignore their body (cancels, reads) answer it as the
+/// routes that read it do, and no route spends anything on it. Bodies sent without a length
+/// are bounded where they are read ([`read_bytes`]).
+pub async fn refuse_oversize(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<super::AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use hyper::body::Body as _;
+    let limit = state.config.server.max_body_bytes;
+    if request.body().size_hint().lower() > limit as u64 {
+        return ApiError::PayloadTooLarge { limit }.into_response();
+    }
+    next.run(request).await
+}
+
 /// A JSON answer in the reference's text: compact separators, floats as Python prints them
 /// (`1e-05`, `1e+16`), so byte-level comparisons with the reference hold.
 pub struct PyJson<T>(pub T);

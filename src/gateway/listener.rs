@@ -123,7 +123,24 @@ pub async fn serve(
     limits: ListenerLimits,
     shutdown: impl Future<Output = ()>,
 ) -> usize {
-    let connections = Arc::new(Connections::default());
+    serve_tracked(
+        listener,
+        app,
+        limits,
+        shutdown,
+        Arc::new(Connections::default()),
+    )
+    .await
+}
+
+/// [`serve`] keeping its open connections in `connections`, which tests can watch.
+async fn serve_tracked(
+    listener: TcpListener,
+    app: Router,
+    limits: ListenerLimits,
+    shutdown: impl Future<Output = ()>,
+    connections: Arc<Connections>,
+) -> usize {
     let mut tasks = JoinSet::new();
     let mut next_id = 0u64;
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -232,3 +249,7 @@ fn connection_service(
         }
     })
 }
+
+#[cfg(test)]
+#[path = "listener_tests.rs"]
+mod tests;

@@ -16,7 +16,7 @@ use tower_http::request_id::{
 };
 use tracing::Instrument;
 
-use super::{AppState, auth, host, metrics};
+use super::{AppState, auth, body, host, metrics};
 use crate::http_common::REQUEST_ID;
 use crate::upstream::with_request_id;
 
@@ -24,11 +24,15 @@ use crate::upstream::with_request_id;
 pub const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// Outermost first: the request id, so even a refused request can be traced; then the `Host`
-/// check; then the metrics, so refusals are counted; then authentication.
+/// check; then the metrics, so refusals are counted; then the body size; then authentication.
 pub fn apply(router: Router<Arc<AppState>>, state: Arc<AppState>) -> Router<Arc<AppState>> {
     metrics::install_recorder();
     let router = router
         .layer(from_fn_with_state(Arc::clone(&state), auth::require_token))
+        .layer(from_fn_with_state(
+            Arc::clone(&state),
+            body::refuse_oversize,
+        ))
         .layer(from_fn(metrics::track))
         .layer(from_fn_with_state(state, host::check_host));
     request_ids(router)

@@ -1,6 +1,7 @@
 //! The HTTP surface (axum): compatibility routes of the Python services and operational routes.
 //! Handlers only translate between HTTP and the modules; errors become answers in `error`.
 
+pub mod allocator;
 pub(crate) mod api;
 pub mod auth;
 mod backtest;

@@ -1,7 +1,7 @@
 //! What a misbehaving client on the LAN can do: hold connections, ask for big lists, send huge
 //! or bad bodies, reach the proxy without the token, crowd the event streams, read through a
 //! foreign host name, send absurd amounts of money. The limits are configured down so the
-//! tests stay small; the full sizes are measured by `benches/lan_safety.sh`.
+//! tests stay small; the full sizes are measured by `benches/lan_safety.py`.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -112,6 +112,65 @@ fn a_connection_that_sends_no_request_head_is_closed_after_the_header_timeout() 
     );
 }
 
+#[test]
+fn a_request_body_that_stalls_is_cut_after_the_body_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(
+        dir.path(),
+        &[
+            ("TRADING_PLANNER_AUTH__TOKEN", TOKEN.into()),
+            ("TRADING_PLANNER_SERVER__BODY_READ_TIMEOUT_SECS", "1".into()),
+        ],
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    write!(
+        stream,
+        "PUT /api/settings HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Length: 100\r\n\r\n{{"
+    )
+    .unwrap();
+    // Far longer than the body timeout: a server that waits for the body fails the read.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .expect("the server waited for the body instead of cutting it");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || text.starts_with("HTTP/1.1 4"),
+        "{text}"
+    );
+    assert_eq!(server.get("/healthz").0, 200);
+}
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(
+        dir.path(),
+        &[(
+            "TRADING_PLANNER_SERVER__HEADER_READ_TIMEOUT_SECS",
+            "1".into(),
+        )],
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    // The answer comes, then the connection stays idle until the server closes it.
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .expect("the idle connection was kept open");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+}
+
 // 2. Lists --------------------------------------------------------------------------------
 
 fn plan(n: usize) -> NewPlan {
@@ -194,6 +253,173 @@ async fn oversize_bodies_of_small_routes_are_413_and_bad_bodies_are_not_echoed()
     assert_eq!(status, 422, "{}", String::from_utf8_lossy(&body));
     assert!(body.len() < 2048, "{} bytes echoed", body.len());
     assert_eq!(store.settings().unwrap(), before);
+}
+
+/// Every route that takes a body, with an over-limit body: 413, whatever the route does.
+#[tokio::test]
+async fn a_body_over_the_limit_is_413_on_every_route() {
+    let mut config = Config::default();
+    config.server.max_body_bytes = 4096;
+    config.server.max_small_body_bytes = 1024;
+    config.upstream.universe.url = "http://127.0.0.1:9".into();
+    let (_dir, store, app) = state_with(config, None);
+    let before = store.settings().unwrap();
+    let big = format!("{{\"x\": \"{}\"}}", "a".repeat(8192));
+    for (method, uri) in [
+        ("PUT", "/api/settings"),
+        ("POST", "/api/plans"),
+        ("POST", "/api/runs/current/cancel"),
+        ("POST", "/api/runs/1/cancel"),
+        ("POST", "/api/backtests"),
+        ("POST", "/api/backtests/current/cancel"),
+        ("POST", "/gateway/trading-cycle"),
+        ("POST", "/evaluator/evaluate"),
+        ("POST", "/opportunity/identify"),
+        ("POST", "/generator/generate"),
+        ("POST", "/coordinator/create-plan"),
+        ("POST", "/planning/create"),
+        ("POST", "/universe/securities"),
+        ("GET", "/api/plans"),
+    ] {
+        let (status, body) = send(&app, method, uri, &[], big.clone()).await;
+        assert_eq!(
+            status,
+            413,
+            "{method} {uri}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert!(body.len() < 512, "{method} {uri}");
+    }
+    assert_eq!(store.settings().unwrap(), before);
+    assert!(store.planning_run(1).unwrap().is_none(), "a run started");
+}
+
+// 4. Exhaustive generation ----------------------------------------------------------------
+
+/// CPU time (user + system) the process `pid` has used, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// An exhaustive generation far too large to end by itself while the test waits: 40
+/// candidates, depth 10, and `max_sequences` sequences (some kilobytes each).
+fn endless_generation(max_sequences: u64) -> String {
+    let action = |side: &str, n: usize| {
+        let symbol = format!("{}{n:02}", &side[..1]);
+        json!({"side": side, "symbol": symbol, "name": symbol, "quantity": 1, "price": 100.0,
+               "value_eur": 100.0, "currency": "EUR", "priority": 5.0 + n as f64 / 10.0,
+               "reason": "test", "tags": []})
+    };
+    json!({
+        "opportunities": {
+            "rebalance_sells": (0..20).map(|n| action("SELL", n)).collect::<Vec<_>>(),
+            "rebalance_buys": (0..20).map(|n| action("BUY", n)).collect::<Vec<_>>()
+        },
+        "feasibility": {"available_cash": 1e9, "min_trade_value": 1.0, "priority_threshold": 0.0},
+        "batch_size": 100,
+        "mode": "exhaustive",
+        "exhaustive": {"max_depth": 10, "max_sequences": max_sequences}
+    })
+    .to_string()
+}
+
+/// Starts [`endless_generation`] on a server, lets `started` decide when the client has seen
+/// enough, drops the connection, and waits until the process stops using CPU: no more than
+/// 5 ticks in a window of 100 ticks (a generation keeps at least one core busy). Fails if that
+/// does not happen within a minute.
+fn generation_stops_when_the_client_leaves(
+    max_sequences: u64,
+    started: impl FnOnce(&mut TcpStream, u32),
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), &[("TRADING_PLANNER_AUTH__TOKEN", TOKEN.into())]);
+    let pid = server.pid();
+    let body = endless_generation(max_sequences);
+    let mut client = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    write!(
+        client,
+        "POST /generator/generate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Authorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    started(&mut client, pid);
+    drop(client);
+    crate::server::wait_for(Duration::from_secs(60), "the generation to stop", || {
+        let before = cpu_ticks(pid);
+        // A measuring window of 100 ticks (1 s at the usual 100 ticks a second).
+        std::thread::sleep(Duration::from_secs(1));
+        (cpu_ticks(pid) - before <= 5).then_some(())
+    });
+    // The server is still there for the next client.
+    assert_eq!(server.get("/healthz").0, 200);
+}
+
+#[test]
+fn a_client_leaving_during_the_count_stops_the_exhaustive_generation() {
+    // A count that does not reach its end while the test waits.
+    generation_stops_when_the_client_leaves(1_000_000_000_000_000, |_, pid| {
+        // The count is running: the process has used a second of CPU, and no byte has come.
+        let at_start = cpu_ticks(pid);
+        crate::server::wait_for(Duration::from_secs(60), "the count to run", || {
+            (cpu_ticks(pid) > at_start + 100).then_some(())
+        });
+    });
+}
+
+#[test]
+fn a_client_leaving_while_the_lines_stream_stops_the_exhaustive_generation() {
+    // A count that ends soon, and far more lines than the client reads.
+    generation_stops_when_the_client_leaves(100_000_000, |client, _| {
+        client
+            .set_read_timeout(Some(Duration::from_secs(120)))
+            .unwrap();
+        let mut got = 0;
+        let mut buf = [0u8; 65536];
+        while got < 1 << 20 {
+            let n = client.read(&mut buf).unwrap();
+            assert!(n > 0, "the generation ended after {got} bytes");
+            got += n;
+        }
+    });
+}
+
+#[test]
+fn sigterm_ends_the_process_while_an_exhaustive_generation_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ServerProcess::start(
+        dir.path(),
+        &[
+            ("TRADING_PLANNER_AUTH__TOKEN", TOKEN.into()),
+            ("TRADING_PLANNER_SERVER__SHUTDOWN_GRACE_SECS", "1".into()),
+        ],
+    );
+    let pid = server.pid();
+    let body = endless_generation(1_000_000_000_000_000);
+    let mut client = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    write!(
+        client,
+        "POST /generator/generate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Authorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let at_start = cpu_ticks(pid);
+    crate::server::wait_for(Duration::from_secs(60), "the count to run", || {
+        (cpu_ticks(pid) > at_start + 100).then_some(())
+    });
+    // The client stays; the process must end anyway, the count cut with its request.
+    let exit = server.terminate(Duration::from_secs(30));
+    assert!(exit.is_some_and(|s| s.success()), "{}", server.stderr());
+    drop(client);
 }
 
 // 5. OPTIONS and the proxy ----------------------------------------------------------------

@@ -9,6 +9,7 @@ mod common;
 mod compat_planning;
 mod crash;
 mod dashboard;
+mod deposit_properties;
 mod execution_upstream;
 mod fake_upstreams;
 mod feeds;

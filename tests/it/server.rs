@@ -123,6 +123,11 @@ impl ServerProcess {
         self.port
     }
 
+    /// The process id (of the emulator, when the binary runs under one).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
