@@ -12,6 +12,7 @@ mod dashboard;
 mod execution_upstream;
 mod fake_upstreams;
 mod feeds;
+mod first_boot;
 mod gateway;
 mod gateway_routes;
 mod generator_properties;
