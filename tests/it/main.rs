@@ -9,6 +9,7 @@ mod common;
 mod compat_planning;
 mod crash;
 mod dashboard;
+mod deb;
 mod execution_upstream;
 mod fake_upstreams;
 mod feeds;
