@@ -10,29 +10,33 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-/// `cargo deb --no-build` on the binary this suite built: its target directory, its target
-/// triple when cross-built, its profile; stripped (the debug binary is 200 MB) and fast compression keep it quick.
+/// `cargo deb --no-build` on the binary this suite built, without building or compressing
+/// anything slow: the binary is linked into a throw-away target directory where cargo-deb
+/// looks for a release build (`target[/TRIPLE]/release`), stripped, and gzip-compressed by
+/// the system's gzip (cargo-deb's own compressor takes minutes on a debug binary).
 fn build_package(out: &Path) -> PathBuf {
     let binary = Path::new(binary());
-    let profile_dir = binary.parent().unwrap();
-    let profile = match profile_dir.file_name().unwrap().to_str().unwrap() {
-        "debug" => "dev",
-        other => other,
-    };
-    let above = profile_dir.parent().unwrap();
+    let above = binary.parent().unwrap().parent().unwrap();
     let above_name = above.file_name().unwrap().to_str().unwrap();
-    let (target_dir, triple) = if above_name.contains("-linux-") {
-        (above.parent().unwrap(), Some(above_name))
-    } else {
-        (above, None)
+    let triple = above_name.contains("-linux-").then_some(above_name);
+    // Under the suite's own target directory, so the link stays on one filesystem.
+    let target = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let release = match triple {
+        Some(triple) => target.path().join(triple).join("release"),
+        None => target.path().join("release"),
     };
+    std::fs::create_dir_all(&release).unwrap();
+    let staged = release.join("trading-planner");
+    if std::fs::hard_link(binary, &staged).is_err() {
+        std::fs::copy(binary, &staged).unwrap();
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut command = Command::new(cargo);
     command
         .current_dir(repo(""))
-        .env("CARGO_TARGET_DIR", target_dir)
+        .env("CARGO_TARGET_DIR", target.path())
         .args(["deb", "--no-build", "--strip", "--fast", "-Z", "gz"])
-        .args(["--profile", profile, "--output"])
+        .args(["--compress-system", "--output"])
         .arg(out);
     if let Some(triple) = triple {
         command.args(["--target", triple]);
@@ -137,30 +141,103 @@ fn the_debian_package_holds_the_service_its_conffile_and_its_scripts() {
     let fields = std::fs::read_to_string(control.join("control")).unwrap();
     assert!(fields.contains("Package: trading-planner"), "{fields}");
 
-    // Install enables and starts, removal stops, purge (only) deletes the data.
-    let script = |name: &str| std::fs::read_to_string(control.join(name)).unwrap_or_default();
-    let postinst = script("postinst");
+    // Install enables and starts, removal stops, remove keeps the data and purge deletes it:
+    // the scripts run as dpkg runs them, against a fake root.
+    let root = dir.path().join("fake-root");
+    let run = |script: &str, args: &[&str]| run_maintainer_script(&control, &root, script, args);
+
+    let calls = run("postinst", &["configure"]);
     assert!(
-        postinst.contains("deb-systemd-helper") && postinst.contains("enable"),
-        "{postinst}"
-    );
-    assert!(postinst.contains("trading-planner.service"), "{postinst}");
-    assert!(
-        postinst.contains("deb-systemd-invoke") && postinst.contains("start"),
-        "{postinst}"
-    );
-    let prerm = script("prerm");
-    assert!(prerm.contains("stop"), "{prerm}");
-    let postrm = script("postrm");
-    let purge = postrm
-        .find("\"$1\" = purge ]")
-        .expect("a purge branch in postrm");
-    assert!(
-        postrm[purge..].contains("rm -rf /var/lib/trading-planner"),
-        "{postrm}"
+        calls.contains(&"deb-systemd-helper enable trading-planner.service".to_owned()),
+        "{calls:?}"
     );
     assert!(
-        !postrm[..purge].contains("/var/lib/trading-planner"),
-        "data deleted outside purge:\n{postrm}"
+        calls
+            .iter()
+            .any(|c| c.starts_with("deb-systemd-invoke")
+                && c.contains("start trading-planner.service")),
+        "{calls:?}"
     );
+
+    let calls = run("prerm", &["remove"]);
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.starts_with("deb-systemd-invoke stop trading-planner.service")),
+        "{calls:?}"
+    );
+
+    let data = root.join("var/lib/trading-planner");
+    let private = root.join("var/lib/private/trading-planner");
+    let etc = root.join("etc/trading-planner");
+    for dir in [&data, &private, &etc] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("kept"), "x").unwrap();
+    }
+    run("postrm", &["remove"]);
+    for dir in [&data, &private, &etc] {
+        assert!(
+            dir.join("kept").exists(),
+            "{} deleted on remove",
+            dir.display()
+        );
+    }
+    run("postrm", &["purge"]);
+    for dir in [&data, &private, &etc] {
+        assert!(!dir.exists(), "{} kept on purge", dir.display());
+    }
+}
+
+/// Runs maintainer script `name` of the package with `args`, its absolute paths moved under
+/// `root` and the systemd helpers replaced by stubs that log their arguments: the calls made.
+fn run_maintainer_script(control: &Path, root: &Path, name: &str, args: &[&str]) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let text = std::fs::read_to_string(control.join(name))
+        .unwrap_or_else(|e| panic!("no {name} in the package: {e}"));
+    let root_text = root.to_str().unwrap();
+    let mut moved = text.clone();
+    for prefix in ["/var/lib/", "/etc/", "/run/", "/usr/bin/"] {
+        moved = moved.replace(&format!(" {prefix}"), &format!(" {root_text}{prefix}"));
+        moved = moved.replace(&format!("\"{prefix}"), &format!("\"{root_text}{prefix}"));
+    }
+    let stubs = root.join("usr/bin");
+    std::fs::create_dir_all(&stubs).unwrap();
+    // systemd is "running" (the scripts check /run/systemd/system).
+    std::fs::create_dir_all(root.join("run/systemd/system")).unwrap();
+    let log = root.join("calls.log");
+    let _ = std::fs::remove_file(&log);
+    for tool in [
+        "systemctl",
+        "deb-systemd-helper",
+        "deb-systemd-invoke",
+        "invoke-rc.d",
+    ] {
+        let stub = stubs.join(tool);
+        std::fs::write(
+            &stub,
+            format!("#!/bin/sh\necho \"{tool} $*\" >> '{}'\n", log.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let script = root.join(format!("{name}.sh"));
+    std::fs::write(&script, moved).unwrap();
+    let path = format!("{}:/usr/bin:/bin", stubs.display());
+    let out = Command::new("sh")
+        .arg(&script)
+        .args(args)
+        .env("PATH", path)
+        .env_remove("DPKG_ROOT")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name} {args:?} failed:\n{}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
