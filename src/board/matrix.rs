@@ -17,7 +17,6 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
-use super::msgpack::Value;
 use super::router::{RouterClient, RpcError};
 use crate::events::{Event, EventHub, Progress};
 
@@ -47,18 +46,14 @@ pub enum Activity {
 
 impl Screen {
     /// The arguments of `tp_show`.
-    pub fn params(&self) -> Vec<Value> {
+    pub fn params(&self) -> [i64; 3] {
         let (mode, value) = match self.activity {
             Activity::Idle => (0, 0),
             Activity::Planning { columns } => (1, u32::from(columns)),
             Activity::Ready { steps } => (2, steps),
         };
         let flags = u8::from(self.upstream_down) | (u8::from(self.live) << 1);
-        vec![
-            Value::Int(mode),
-            Value::Int(i128::from(value)),
-            Value::Int(i128::from(flags)),
-        ]
+        [mode, i64::from(value), i64::from(flags)]
     }
 }
 
@@ -151,10 +146,11 @@ pub async fn run(
                     want.upstream_down = down;
                     want.live = live;
                 }
+                tracing::trace!(upstream_down = want.upstream_down, live = want.live, "LED matrix: state read");
             }
             _ = sleep_until(due), if due.is_some() => {
                 next_call = Instant::now() + timing.min_gap;
-                match client.call(METHOD, want.params()).await {
+                match client.call(METHOD, &want.params()).await {
                     Ok(_) => {
                         if said_missing || said_refused {
                             tracing::info!(socket = %socket.display(), "LED matrix connected");

@@ -2,9 +2,9 @@
 //! reached through the board's `arduino-router` (MsgPack-RPC over a Unix socket). Optional:
 //! on any other machine the socket is missing and nothing else changes.
 
-pub mod matrix;
-pub mod msgpack;
-pub mod router;
+mod matrix;
+mod msgpack;
+mod router;
 
 use std::sync::Arc;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
-use super::msgpack::{self, DecodeError, Value};
+use super::msgpack;
 
 /// Why a call did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -48,11 +48,11 @@ impl RouterClient {
         }
     }
 
-    /// Calls `method` with `params` and returns its result.
-    pub async fn call(&mut self, method: &str, params: Vec<Value>) -> Result<Value, RpcError> {
+    /// Calls `method` with `params`; `Ok` once the router reports success.
+    pub async fn call(&mut self, method: &str, params: &[i64]) -> Result<(), RpcError> {
         let timeout = self.timeout;
         match tokio::time::timeout(timeout, self.exchange(method, params)).await {
-            Ok(Ok(value)) => Ok(value),
+            Ok(Ok(())) => Ok(()),
             Ok(Err(RpcError::Remote(message))) => Err(RpcError::Remote(message)),
             Ok(Err(error)) => {
                 self.disconnect();
@@ -72,7 +72,7 @@ impl RouterClient {
         self.pending.clear();
     }
 
-    async fn exchange(&mut self, method: &str, params: Vec<Value>) -> Result<Value, RpcError> {
+    async fn exchange(&mut self, method: &str, params: &[i64]) -> Result<(), RpcError> {
         if self.stream.is_none() {
             let stream = UnixStream::connect(&self.path).await.map_err(|e| {
                 use std::io::ErrorKind::{ConnectionRefused, NotFound};
@@ -86,28 +86,30 @@ impl RouterClient {
         }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
-        let request = Value::Array(vec![
-            Value::Int(0),
-            Value::Int(i128::from(id)),
-            Value::Str(method.to_owned()),
-            Value::Array(params),
-        ]);
-        let mut bytes = Vec::new();
-        msgpack::encode(&request, &mut bytes);
         let Some(stream) = self.stream.as_mut() else {
             return Err(RpcError::Protocol("no connection".into()));
         };
-        stream.write_all(&bytes).await?;
+        stream
+            .write_all(&msgpack::request(id, method, params))
+            .await?;
         loop {
-            match msgpack::decode(&self.pending) {
-                Ok((message, used)) => {
-                    self.pending.drain(..used);
-                    if let Some(answer) = answer_to(id, message)? {
-                        return answer;
+            match msgpack::message_len(&self.pending) {
+                Ok(Some(len)) => {
+                    let message: Vec<u8> = self.pending.drain(..len).collect();
+                    match msgpack::response(&message) {
+                        Ok(Some((answered, outcome))) if answered == id => {
+                            return outcome.map_err(RpcError::Remote);
+                        }
+                        // An answer to an earlier, timed-out call, or a message of the
+                        // router that is not an answer: not ours.
+                        Ok(_) => {}
+                        Err(error) => return Err(RpcError::Protocol(error.to_string())),
                     }
-                    // Another message (a request or notification of the router): not ours.
                 }
-                Err(DecodeError::Incomplete) => {
+                Ok(None) if self.pending.len() > MAX_MESSAGE => {
+                    return Err(RpcError::Protocol("a message over 64 KiB".into()));
+                }
+                Ok(None) => {
                     let mut chunk = [0u8; 512];
                     let n = stream.read(&mut chunk).await?;
                     if n == 0 {
@@ -121,19 +123,5 @@ impl RouterClient {
     }
 }
 
-/// `Some` when `message` is the answer to request `id`.
-fn answer_to(id: u32, message: Value) -> Result<Option<Result<Value, RpcError>>, RpcError> {
-    let Value::Array(mut parts) = message else {
-        return Err(RpcError::Protocol("a message that is not an array".into()));
-    };
-    if parts.len() != 4 || parts[0] != Value::Int(1) || parts[1] != Value::Int(i128::from(id)) {
-        return Ok(None);
-    }
-    let result = parts.pop().unwrap_or(Value::Nil);
-    let error = parts.pop().unwrap_or(Value::Nil);
-    Ok(Some(match error {
-        Value::Nil => Ok(result),
-        Value::Str(message) => Err(RpcError::Remote(message)),
-        other => Err(RpcError::Remote(format!("{other:?}"))),
-    }))
-}
+/// The answers of the sketch are a few bytes; anything this large is not one.
+const MAX_MESSAGE: usize = 64 * 1024;

@@ -21,6 +21,7 @@ mod golden;
 mod http_surface;
 mod lan_safety;
 mod legacy_import;
+mod matrix;
 mod operations;
 mod pipeline_example;
 mod pipeline_routes;
