@@ -1,5 +1,5 @@
 //! The service's state on the Uno Q's 8×13 LED matrix and RGB LEDs, drawn by the sketch in
-//! `systemd/matrix/` from one small call, `tp_show(mode, value, flags)`:
+//! `systemd/matrix/trading_planner_matrix/` from one small call, `tp_show(mode, value, flags)`:
 //! - mode 0 idle, value 0;
 //! - mode 1 planning, value = columns of the progress bar lit (0–13);
 //! - mode 2 plan ready, value = its number of steps;
@@ -176,7 +176,7 @@ pub async fn run(
                                 tracing::info!(
                                     %error,
                                     "the LED matrix did not take the state (is the sketch of \
-                                     systemd/matrix flashed?)"
+                                     systemd/matrix/trading_planner_matrix flashed?)"
                                 );
                             }
                             _ => {}

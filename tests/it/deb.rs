@@ -88,6 +88,7 @@ fn the_debian_package_holds_the_service_its_conffile_and_its_scripts() {
         "./usr/local/share/doc/trading-planner/README.md",
         "./usr/share/doc/trading-planner/copyright",
         "./usr/share/doc/trading-planner/NOTICE.backtest-data.md",
+        "./usr/local/share/trading-planner/matrix/trading_planner_matrix/trading_planner_matrix.ino",
     ] {
         assert!(
             listing.lines().any(|l| l.ends_with(path)),
