@@ -35,9 +35,17 @@ pub fn message_len(bytes: &[u8]) -> Result<Option<usize>, Invalid> {
     }
 }
 
-/// A response `[1, id, error, result]`: its id and whether it reports success; `None` for
-/// any other message (a request or notification is not ours to answer).
-pub fn response(message: &[u8]) -> Result<Option<(u32, Result<(), String>)>, Invalid> {
+/// A response of the router.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub id: u32,
+    /// `Err` with the router's or the sketch's message.
+    pub outcome: Result<(), String>,
+}
+
+/// A response `[1, id, error, result]`; `None` for any other message (a request or
+/// notification is not ours to answer).
+pub fn response(message: &[u8]) -> Result<Option<Response>, Invalid> {
     let mut rd = Bytes::new(message);
     let parts = decode::read_array_len(&mut rd).map_err(|_| Invalid("not an array"))?;
     let kind: u8 = decode::read_int(&mut rd).map_err(|_| Invalid("no message type"))?;
@@ -62,7 +70,7 @@ pub fn response(message: &[u8]) -> Result<Option<(u32, Result<(), String>)>, Inv
         // Arduino's libraries may send `[code, text]`.
         _ => Err("an error that is not text".to_owned()),
     };
-    Ok(Some((id, outcome)))
+    Ok(Some(Response { id, outcome }))
 }
 
 #[cfg(test)]
@@ -94,12 +102,21 @@ mod tests {
     fn responses_are_told_from_other_messages_and_errors_read() {
         assert_eq!(
             response(&[0x94, 0x01, 0x07, 0xc0, 0xc3]),
-            Ok(Some((7, Ok(()))))
+            Ok(Some(Response {
+                id: 7,
+                outcome: Ok(())
+            }))
         );
         let mut failed = vec![0x94, 0x01, 0x08, 0xa3];
         failed.extend_from_slice(b"bad");
         failed.push(0xc0);
-        assert_eq!(response(&failed), Ok(Some((8, Err("bad".to_owned())))));
+        assert_eq!(
+            response(&failed),
+            Ok(Some(Response {
+                id: 8,
+                outcome: Err("bad".to_owned())
+            }))
+        );
         // A notification [2, method, params] is not a response.
         assert_eq!(response(&[0x93, 0x02, 0xa1, b'x', 0x90]), Ok(None));
         assert!(response(&[0xc3]).is_err());

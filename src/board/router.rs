@@ -97,8 +97,8 @@ impl RouterClient {
                 Ok(Some(len)) => {
                     let message: Vec<u8> = self.pending.drain(..len).collect();
                     match msgpack::response(&message) {
-                        Ok(Some((answered, outcome))) if answered == id => {
-                            return outcome.map_err(RpcError::Remote);
+                        Ok(Some(answer)) if answer.id == id => {
+                            return answer.outcome.map_err(RpcError::Remote);
                         }
                         // An answer to an earlier, timed-out call, or a message of the
                         // router that is not an answer: not ours.

@@ -4,8 +4,9 @@
 //! client at all, so the process could not start even with only `http://` services. Without a
 //! bundle the clients are built instead with a verifier that refuses every certificate with a
 //! message naming the missing CA certificates: `http://` services work, and an `https://` one
-//! is reported unhealthy with the reason. No roots are bundled in the binary (webpki-roots
-//! would cost the board binary more than its remaining size budget; see the README).
+//! is reported unhealthy with the reason. No roots are bundled in the binary: webpki-roots
+//! would spend a large part of the board binary's size budget on roots that go stale with it,
+//! where one package fixes the machine (see the README).
 
 use std::sync::{Arc, OnceLock};
 
