@@ -2,7 +2,7 @@
 //! encoder and decoder (its no_std part: no serde, no dynamic values).
 
 use rmp::Marker;
-use rmp::decode::{self, Bytes, LenError, MessageLen};
+use rmp::decode::{self, Bytes};
 use rmp::encode::{self, ByteBuf};
 
 /// Bytes the router sent that are not MsgPack-RPC.
@@ -25,14 +25,85 @@ pub fn request(id: u32, method: &str, params: &[i64]) -> Vec<u8> {
     buf.into_vec()
 }
 
+/// The router's messages hold a handful of values; far more is not one of them.
+const MAX_ITEMS: u64 = 1 << 16;
+
 /// The length of the first whole message at the start of `bytes`; `None` while it is cut.
+///
+/// Not rmp's `MessageLen`: it panics on ext values (`todo!()` in 0.8.15) and reports a
+/// limit it exceeds as a cut message. Each value takes at least one byte, so the walk ends
+/// within `bytes`, without recursion.
 pub fn message_len(bytes: &[u8]) -> Result<Option<usize>, Invalid> {
-    // The router's messages are small and flat; deeper or longer ones are refused.
-    match MessageLen::with_limits(16, 1 << 16).incremental_len(bytes) {
-        Ok(len) => Ok(Some(len)),
-        Err(LenError::Truncated(_)) => Ok(None),
-        Err(LenError::ParseError) => Err(Invalid("not MessagePack")),
+    let mut at = 0usize;
+    // Values still to be walked: the message, then the items of the arrays and maps in it.
+    let mut pending: u64 = 1;
+    while pending > 0 {
+        pending -= 1;
+        let Some(&byte) = bytes.get(at) else {
+            return Ok(None);
+        };
+        at += 1;
+        // The width of a length field that follows the marker, or a fixed payload size.
+        let (len_width, fixed, items_per_len) = match Marker::from_u8(byte) {
+            Marker::FixPos(_) | Marker::FixNeg(_) | Marker::Null | Marker::True | Marker::False => {
+                (0, 0, 0)
+            }
+            Marker::U8 | Marker::I8 => (0, 1, 0),
+            Marker::U16 | Marker::I16 => (0, 2, 0),
+            Marker::U32 | Marker::I32 | Marker::F32 => (0, 4, 0),
+            Marker::U64 | Marker::I64 | Marker::F64 => (0, 8, 0),
+            Marker::FixStr(n) => (0, usize::from(n), 0),
+            Marker::FixExt1 => (0, 2, 0),
+            Marker::FixExt2 => (0, 3, 0),
+            Marker::FixExt4 => (0, 5, 0),
+            Marker::FixExt8 => (0, 9, 0),
+            Marker::FixExt16 => (0, 17, 0),
+            Marker::FixArray(n) => {
+                pending += u64::from(n);
+                (0, 0, 0)
+            }
+            Marker::FixMap(n) => {
+                pending += 2 * u64::from(n);
+                (0, 0, 0)
+            }
+            Marker::Str8 | Marker::Bin8 => (1, 0, 0),
+            Marker::Str16 | Marker::Bin16 => (2, 0, 0),
+            Marker::Str32 | Marker::Bin32 => (4, 0, 0),
+            // The length, then the type byte and the data.
+            Marker::Ext8 => (1, 1, 0),
+            Marker::Ext16 => (2, 1, 0),
+            Marker::Ext32 => (4, 1, 0),
+            Marker::Array16 => (2, 0, 1),
+            Marker::Array32 => (4, 0, 1),
+            Marker::Map16 => (2, 0, 2),
+            Marker::Map32 => (4, 0, 2),
+            Marker::Reserved => return Err(Invalid("the reserved marker 0xc1")),
+        };
+        let mut skip = fixed as u64;
+        if len_width > 0 {
+            let Some(field) = bytes.get(at..at + len_width) else {
+                return Ok(None);
+            };
+            at += len_width;
+            let len = field.iter().fold(0u64, |n, b| (n << 8) | u64::from(*b));
+            if items_per_len > 0 {
+                pending += items_per_len * len;
+            } else {
+                skip += len;
+            }
+        }
+        if pending > MAX_ITEMS {
+            return Err(Invalid("more values than any router message holds"));
+        }
+        at = match usize::try_from(skip).ok().and_then(|s| at.checked_add(s)) {
+            Some(end) => end,
+            None => return Err(Invalid("a length beyond memory")),
+        };
+        if at > bytes.len() {
+            return Ok(None);
+        }
     }
+    Ok(Some(at))
 }
 
 /// A response of the router.
@@ -96,6 +167,14 @@ mod tests {
             assert_eq!(message_len(&whole[..cut]), Ok(None), "{cut}");
         }
         assert!(message_len(&[0xc1]).is_err());
+        // An array claiming 4 billion items: not a router's message, and never waited for.
+        assert!(message_len(&[0xdd, 0xff, 0xff, 0xff, 0xff]).is_err());
+        // Ext values (a timestamp) are walked over like any other.
+        let ext = [
+            0x92, 0xd6, 0xff, 0, 0, 0, 1, 0xc7, 0x02, 0x05, 0xaa, 0xbb, 0xc0,
+        ];
+        assert_eq!(message_len(&ext), Ok(Some(12)));
+        assert_eq!(message_len(&ext[..11]), Ok(None));
     }
 
     #[test]
