@@ -28,6 +28,16 @@ pub struct Config {
     pub backtest: BacktestConfig,
     pub migration: MigrationConfig,
     pub feeds: FeedsConfig,
+    pub board: BoardConfig,
+}
+
+/// The board's own hardware (`src/board`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BoardConfig {
+    /// The Unix socket of the Uno Q's `arduino-router`, through which the LED matrix shows the
+    /// service's state; empty = no matrix. A missing socket is logged once, at debug.
+    pub matrix_socket: String,
 }
 
 /// Who may change state over HTTP.

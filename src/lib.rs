@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod backtest;
 pub mod backtest_runner;
 pub mod bench;
+pub mod board;
 pub mod cli;
 pub mod config;
 mod coordinator;

@@ -5,6 +5,7 @@ mod backtest;
 mod bench;
 mod evaluate;
 mod import;
+mod logging;
 mod plan;
 mod serve;
 
@@ -293,23 +294,14 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     // A backtest's temporary databases would log their set-up once per run: only warnings.
     let quiet = matches!(cli.command, Some(Command::Backtest(_)));
-    init_tracing(if quiet { "warn" } else { "info" });
+    logging::init(if quiet { "warn" } else { "info" });
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            logging::fatal(&e);
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_tracing(default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| default_level.into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -88,6 +88,7 @@ pub(super) fn serve(
         if sync_enabled {
             jobs.extend(feeds.spawn());
         }
+        jobs.extend(crate::board::spawn_matrix(&state));
         let served = gateway::serve(listener, state)
             .await
             .context("serving HTTP");

@@ -21,6 +21,7 @@ mod error;
 pub(crate) mod resilience;
 pub(crate) mod scoring;
 pub(crate) mod service;
+mod tls;
 pub(crate) mod tradernet;
 
 #[cfg(test)]
@@ -77,6 +78,9 @@ impl Upstreams {
             let Some(url) = config.base_url() else {
                 continue;
             };
+            if url.starts_with("https://") && !tls::system_has_ca_certificates() {
+                tracing::warn!(service = name, url, "{}", tls::NO_CA_CERTIFICATES);
+            }
             // Each call sets its own timeout; the client's only bounds a call that somehow
             // does not.
             let timeout =
@@ -168,11 +172,11 @@ pub fn install_crypto_provider() {
 /// An HTTP client: `timeout` per request, connections kept alive for reuse.
 pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
     install_crypto_provider();
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(2)))
-        .user_agent(concat!("trading-planner/", env!("CARGO_PKG_VERSION")))
-        .build()
+        .user_agent(concat!("trading-planner/", env!("CARGO_PKG_VERSION")));
+    tls::with_roots(builder).build()
 }
 
 #[cfg(test)]

@@ -137,6 +137,58 @@ fn the_unit_is_hardened_and_notifies_systemd() {
     assert!(exec.ends_with(" serve"), "{exec}");
 }
 
+/// The `key=value` pairs of one `[section]` of the unit.
+fn section_settings(section: &str) -> Vec<(String, String)> {
+    let mut current = String::new();
+    let mut settings = Vec::new();
+    for line in unit_text().lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = name.to_owned();
+        } else if current == section
+            && !line.starts_with('#')
+            && let Some((key, value)) = line.split_once('=')
+        {
+            settings.push((key.trim().to_owned(), value.trim().to_owned()));
+        }
+    }
+    settings
+}
+
+fn seconds(section: &str, key: &str) -> u64 {
+    let value = section_settings(section)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .unwrap_or_else(|| panic!("no {key} in [{section}]"))
+        .1;
+    value
+        .strip_suffix('s')
+        .unwrap_or(&value)
+        .parse()
+        .unwrap_or_else(|_| panic!("{key}={value} is not a number of seconds"))
+}
+
+#[test]
+fn a_start_that_keeps_failing_hits_the_start_limit() {
+    // systemd reads the start limit in [Unit]; in [Service] it is a deprecated alias.
+    let interval = seconds("Unit", "StartLimitIntervalSec");
+    let burst = seconds("Unit", "StartLimitBurst");
+    let restart = seconds("Service", "RestartSec");
+    assert!(
+        section_settings("Service")
+            .iter()
+            .all(|(k, _)| !k.starts_with("StartLimit"))
+    );
+    assert!(burst >= 2, "StartLimitBurst={burst}");
+    // `burst` failed starts are `burst - 1` pauses of RestartSec apart; each start itself
+    // takes a few seconds at most (ready in ~2.6 s on the board), counted here as 10 s. If
+    // they do not fit in the interval, the limit never trips and systemd restarts forever.
+    let needed = (burst - 1) * restart + burst * 10;
+    assert!(
+        needed <= interval,
+        "{burst} starts take {needed} s, more than StartLimitIntervalSec={interval}"
+    );
+}
+
 #[test]
 fn systemd_rates_the_unit_exposure_low() {
     let dir = tempfile::tempdir().unwrap();
