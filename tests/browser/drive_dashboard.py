@@ -268,6 +268,68 @@ def open_orders(browser, args):
 BACKTEST_PATHS = "document.querySelectorAll('#bt-chart svg path').length"
 
 
+def check_targets_and_plan(browser, what):
+    """Allocation against targets and the plan's step figures against what the API answers."""
+    problems = browser.evaluate("""(async () => {
+        const problems = [];
+        const { data } = await api("GET", "/api/targets");
+        const check = (id, rows) => {
+            const svg = document.querySelector('#' + id + ' svg');
+            if (!svg || svg.getAttribute('role') !== 'img' || !svg.getAttribute('aria-label'))
+                { problems.push(id + ': no chart with role=img and a label'); return; }
+            if (svg.viewBox.baseVal.width > svg.getBoundingClientRect().width * 1.1 &&
+                svg.getBoundingClientRect().width > 0)
+                problems.push(id + ': drawn ' + svg.viewBox.baseVal.width + ' wide, shown ' +
+                              svg.getBoundingClientRect().width + ': its labels shrink');
+            const drawn = [...svg.querySelectorAll('g.target-row')];
+            if (drawn.length !== rows.length)
+                problems.push(id + ': ' + drawn.length + ' rows drawn, the API gives ' + rows.length);
+            const out = drawn.filter((g) => g.classList.contains('out')).length;
+            const expected = rows.filter((r) => r.outside_band).length;
+            if (out !== expected)
+                problems.push(id + ': ' + out + ' drawn outside their bands, the API says ' + expected);
+            for (const [i, r] of rows.entries()) {
+                const title = drawn[i] && drawn[i].querySelector('title').textContent;
+                const weight = (r.weight * 100).toFixed(1) + ' %', target = (r.target * 100).toFixed(1) + ' %';
+                if (!title || !title.includes(weight) || !title.includes('target ' + target))
+                    problems.push(id + ' row ' + i + ': ' + title + ' does not say ' + weight + ' against ' + target);
+            }
+        };
+        check('alloc-country', data.groups.filter((g) => g.kind === 'country'));
+        check('alloc-industry', data.groups.filter((g) => g.kind === 'industry'));
+        check('alloc-security', data.securities.filter((s) => s.target > 0 || s.weight > 0));
+        const list = await api("GET", "/api/plans?limit=1");
+        const plan = (await api("GET", "/api/plans/" + list.data.plans[0].id)).data;
+        const figures = [...document.querySelectorAll('#plan-steps li dl.step-figures')];
+        if (figures.length !== plan.steps.length)
+            problems.push(figures.length + ' steps with figures, the plan has ' + plan.steps.length);
+        for (const [i, d] of plan.details.steps_detail.entries()) {
+            const text = figures[i] ? figures[i].textContent : '';
+            const before = (d.weight_before * 100).toFixed(1) + ' %', after = (d.weight_after * 100).toFixed(1) + ' %';
+            if (!text.includes(before + ' → ' + after)) problems.push('step ' + (i + 1) + ' does not show ' + before + ' → ' + after);
+            if (!text.includes(d.currency)) problems.push('step ' + (i + 1) + ' does not name its currency ' + d.currency);
+        }
+        if (!document.querySelector('#plan a[href="#backtest"]')) problems.push('no link from the plan to the backtest');
+        return problems;
+    })()""")
+    if problems:
+        fail(f"targets and plan ({what}): " + "; ".join(problems))
+
+
+def targets_and_plan(browser, args):
+    """Allocation against targets (groups and securities) and the plan's figures, desktop and phone."""
+    for what, width, height, mobile in [("desktop", 1280, 900, False), ("phone", 390, 844, True)]:
+        browser.navigate(args.url + "/", width, height, mobile=mobile)
+        browser.wait_for(f"{STEPS} > 0 && document.querySelectorAll('#alloc-country g.target-row').length > 0",
+                         f"the targets and the plan ({what})")
+        browser.evaluate("document.getElementById('alloc-securities').open = true; true")
+        check_targets_and_plan(browser, what)
+        if browser.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"):
+            fail(f"the targets view is wider than the screen ({what})")
+        browser.screenshot(os.path.join(args.out, f"dashboard-targets-{what}.png"), "portfolio")
+        browser.screenshot(os.path.join(args.out, f"dashboard-plan-{what}.png"), "plan")
+
+
 def check_backtest_view(browser, what):
     """The chart and the table of the selected run against what the API answers."""
     problems = browser.evaluate("""(async () => {
@@ -386,6 +448,7 @@ def main():
         browser.navigate(args.url + "/", 1280, 900)
         rendered = browser.wait_for("window.__planAt", "the timed plan")
         print(f"plan rendered in {rendered:.0f} ms")
+        targets_and_plan(browser, args)
         if browser.console_errors:
             fail("console errors: " + "; ".join(browser.console_errors))
 

@@ -28,6 +28,10 @@ fn the_dashboard_works_in_headless_chromium() {
         "dashboard-desktop-after-plan.png",
         "dashboard-backtest-desktop.png",
         "dashboard-backtest-phone.png",
+        "dashboard-targets-desktop.png",
+        "dashboard-targets-phone.png",
+        "dashboard-plan-desktop.png",
+        "dashboard-plan-phone.png",
     ] {
         assert!(out.join(shot).metadata().unwrap().len() > 1000, "{shot}");
     }

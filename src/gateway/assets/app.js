@@ -88,34 +88,60 @@ function fillRows(tableId, rows) {
   }));
 }
 
-function allocation(id, groups) {
+const points = (x) => (x * 100).toFixed(1) + " pp";
+
+// Weights against targets as inline SVG, one row per group or security: the target's band as a
+// shaded span, the target as a line, the weight as a bar — in the warning colour when it lies
+// outside its band, which is when the planner trades it.
+function targetChart(id, rows, caption) {
+  // Drawn at the width it is shown at, so its labels keep their size on a phone; a closed
+  // <details> has no width yet and takes its section's.
   const root = $(id);
-  const max = Math.max(0.01, ...groups.map((g) => Math.max(g.weight, g.target || 0)));
-  root.replaceChildren(...groups.map((g) => {
-    const row = document.createElement("div");
-    row.className = "alloc-row";
-    const name = document.createElement("span");
-    name.textContent = g.group;
-    const track = document.createElement("div");
-    track.className = "alloc-track";
-    track.setAttribute("role", "img");
-    track.setAttribute("aria-label", g.group + ": " + pct(g.weight) + (g.target != null ? ", target " + pct(g.target) : ""));
-    const fill = document.createElement("div");
-    fill.className = "alloc-fill";
-    fill.style.width = (100 * g.weight / max) + "%";
-    track.append(fill);
-    if (g.target != null) {
-      const mark = document.createElement("div");
-      mark.className = "alloc-target";
-      mark.style.left = (100 * g.target / max) + "%";
-      track.append(mark);
-    }
-    const value = document.createElement("span");
-    value.className = "num";
-    value.textContent = pct(g.weight);
-    row.append(name, track, value);
-    return row;
-  }));
+  const shown = root.clientWidth || root.closest("section").clientWidth - 32;
+  const width = Math.max(300, Math.round(shown));
+  const rowHeight = 22, labelWidth = Math.round(width * 0.3), valueWidth = 96;
+  const plotWidth = width - labelWidth - valueWidth - 6;
+  const short = (text) => (text.length > labelWidth / 7 ? text.slice(0, Math.floor(labelWidth / 7) - 1) + "…" : text);
+  const max = Math.max(0.01, ...rows.map((r) => Math.max(r.weight, r.target + r.band)));
+  const x = (v) => (labelWidth + plotWidth * Math.max(0, v) / max).toFixed(1);
+  const parts = rows.map((r, i) => {
+    const y = i * rowHeight;
+    const said = r.label + ": " + pct(r.weight) + ", target " + pct(r.target) + " ± " + points(r.band) +
+      (r.outside_band ? ", outside its band by " + points(Math.abs(r.drift) - r.band) : ", inside its band");
+    return '<g class="target-row' + (r.outside_band ? " out" : "") + '" data-label="' + svgEscape(r.label) + '">' +
+      "<title>" + svgEscape(said) + "</title>" +
+      '<text x="0" y="' + (y + 15) + '">' + svgEscape(short(r.label)) + "</text>" +
+      '<rect class="track" x="' + labelWidth + '" y="' + (y + 4) + '" width="' + plotWidth + '" height="14"/>' +
+      '<rect class="band" x="' + x(r.target - r.band) + '" y="' + (y + 2) + '" width="' +
+        (x(r.target + r.band) - x(r.target - r.band)).toFixed(1) + '" height="18"/>' +
+      '<rect class="weight" x="' + labelWidth + '" y="' + (y + 7) + '" width="' + (x(r.weight) - labelWidth).toFixed(1) + '" height="8"/>' +
+      '<line class="target" x1="' + x(r.target) + '" x2="' + x(r.target) + '" y1="' + (y + 1) + '" y2="' + (y + 21) + '"/>' +
+      '<text class="value" x="' + width + '" y="' + (y + 15) + '" text-anchor="end">' +
+        svgEscape(pct(r.weight) + " / " + pct(r.target)) + "</text></g>";
+  }).join("");
+  root.innerHTML = '<svg class="targets" viewBox="0 0 ' + width + " " + Math.max(rowHeight, rows.length * rowHeight) +
+    '" role="img" aria-label="' + svgEscape(caption) + '">' + parts + "</svg>";
+}
+
+// GET /api/targets: groups by country and industry, and every security with a target or a weight.
+async function loadTargets() {
+  const { status, data } = await api("GET", "/api/targets");
+  if (status !== 200) { showError("Targets: " + detailText(data)); return; }
+  const groups = (kind) => data.groups.filter((g) => g.kind === kind).map((g) => ({ ...g, label: g.group }));
+  const outside = (rows) => rows.filter((r) => r.outside_band).length;
+  for (const kind of ["country", "industry"]) {
+    const rows = groups(kind);
+    targetChart("alloc-" + kind, rows, "By " + kind + " group: weight against target and band; " +
+      outside(rows) + " of " + rows.length + " outside their bands");
+  }
+  const securities = data.securities.filter((s) => s.target > 0 || s.weight > 0)
+    .map((s) => ({ ...s, label: s.symbol }));
+  targetChart("alloc-security", securities, "Per security: weight against target and band; " +
+    outside(securities) + " of " + securities.length + " outside their bands");
+  $("alloc-security-count").textContent = outside(securities) + " of " + securities.length + " outside their bands";
+  $("alloc-cash").textContent = "Cash " + pct(data.cash.weight) + " against a reserve of " + pct(data.cash.reserve) +
+    (data.cash.idle > 0 ? "; " + pct(data.cash.idle) + " of the portfolio is idle and will be invested" : "") +
+    ". Risk profile: " + data.risk_profile + ".";
 }
 
 async function loadPortfolio() {
@@ -135,8 +161,7 @@ async function loadPortfolio() {
     cell(pct(p.target_weight), "num"),
     cell(pct(p.pnl_pct), "num " + (p.pnl_pct > 0 ? "gain" : p.pnl_pct < 0 ? "loss" : "")),
   ]));
-  allocation("alloc-country", data.allocation.country);
-  allocation("alloc-industry", data.allocation.industry);
+  await loadTargets();
 }
 
 // The broker's open orders (a buy on margin or a short sale named as such), ours not yet
@@ -185,6 +210,7 @@ function renderPlan(plan) {
   // Plan scores are 0–100 (docs/api.md).
   $("plan-scores").textContent = "Score " + before.toFixed(1) + " → " + after.toFixed(1) +
     " (" + (after >= before ? "+" : "") + (after - before).toFixed(1) + " points)";
+  const details = plan.details.steps_detail || [];
   steps.replaceChildren(...plan.steps.map((s) => {
     const li = document.createElement("li");
     const head = document.createElement("div");
@@ -198,6 +224,8 @@ function renderPlan(plan) {
     reason.className = "muted";
     reason.textContent = "Reason: " + s.reason;
     li.append(head, narrative, reason);
+    const detail = details[s.step - 1];
+    if (detail && detail.symbol === s.symbol) li.append(stepFigures(detail));
     return li;
   }));
   if (!plan.steps.length) {
@@ -213,6 +241,33 @@ function renderPlan(plan) {
     li.textContent = r.symbol + ": " + (r.message || r.reason || JSON.stringify(r));
     return li;
   }));
+}
+
+const money = (amount, currency) => amount.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + " " + currency;
+
+// A step's figures from the plan's own data: its weight before and after against its target and
+// band, its fee, and the cash of its currency it uses or adds (with any conversion from EUR).
+function stepFigures(d) {
+  const list = document.createElement("dl");
+  list.className = "step-figures";
+  const add = (term, text) => {
+    const dt = document.createElement("dt");
+    dt.textContent = term;
+    const dd = document.createElement("dd");
+    dd.textContent = text;
+    list.append(dt, dd);
+  };
+  add("Weight", pct(d.weight_before) + " → " + pct(d.weight_after) + " (target " + pct(d.target) + " ± " + points(d.band) + ")");
+  add("Fee", money(d.fee_eur, "EUR"));
+  const amount = d.quantity * d.price;
+  if (d.side === "SELL") {
+    add("Cash", "adds " + money(amount, d.currency) + " to the " + money(d.cash_before, d.currency) + " held");
+  } else {
+    add("Cash", "pays " + money(amount, d.currency) + " and the fee from the " + money(d.cash_before, d.currency) + " held" +
+      (d.converted_amount > 0 ? ", converting " + money(d.converted_eur, "EUR") + " into " +
+        money(d.converted_amount, d.currency) + " first" + (d.rate_date ? " (rate of " + d.rate_date + ")" : "") : ""));
+  }
+  return list;
 }
 
 async function loadPlan() {
