@@ -676,7 +676,9 @@ async fn every_request_carries_a_request_id() {
 async fn the_rate_limit_spaces_request_starts() {
     let fake = FakeUpstream::start(FakeKind::Tradernet);
     let mut config = config(&fake);
-    config.min_interval_secs = 0.2;
+    // Wide enough that the fake's arrival stamps, which lag our starts on a loaded machine,
+    // cannot close a gap to under half of it.
+    config.min_interval_secs = 0.6;
     let client = tradernet(&config);
     // The first call also connects, which under an emulator takes long enough to shrink the
     // gap seen at the fake; only the calls after it are measured.
@@ -693,8 +695,7 @@ async fn the_rate_limit_spaces_request_starts() {
         .collect();
     assert_eq!(times.len(), 3);
     for pair in times.windows(2) {
-        // The fake stamps arrival, a little after our start; allow for that jitter.
-        assert!(pair[1] - pair[0] >= 0.15, "{times:?}");
+        assert!(pair[1] - pair[0] >= 0.3, "{times:?}");
     }
 }
 
