@@ -212,8 +212,10 @@ mod tests {
 
     #[test]
     fn a_synthetic_universe_out_of_its_bands_gets_a_plan_of_full_depth() {
+        // 100 securities: the suite also runs under an emulator, where 300 in a debug build
+        // outlast the planner's time budget (BENCHMARKS.md has the 300-security figures).
         let report = run_plan_bench(&PlanBench {
-            securities: 300,
+            securities: 100,
             depth: 5,
             threads: 2,
             runs: 1,
