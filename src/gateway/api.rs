@@ -29,6 +29,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/upstreams", get(upstreams::upstreams))
         .route("/portfolio", get(portfolio))
         .route("/securities", get(securities))
+        .route("/securities/{symbol}", get(security))
         .route("/targets", get(targets))
         .route("/orders", get(orders))
         .route("/plans", get(list_plans).post(start_plan))
@@ -100,6 +101,47 @@ async fn securities(State(state): State<Arc<AppState>>) -> Result<Json<Value>, A
         Ok(Json(json!({ "securities": list })))
     })
     .await
+}
+
+#[derive(Deserialize)]
+struct SecurityQuery {
+    days: Option<String>,
+}
+
+/// `GET /api/securities/{symbol}?days=N` (N 1..=1300, default 365): one security's page — its
+/// price history, metrics with their sources and ages, score, target and band, trades and open
+/// orders (see [`crate::security_view`]).
+async fn security(
+    State(state): State<Arc<AppState>>,
+    Path(symbol): Path<String>,
+    Query(query): Query<SecurityQuery>,
+) -> Result<Json<crate::security_view::SecurityView>, ApiError> {
+    let most = crate::security_view::MAX_HISTORY_DAYS;
+    let days = match query.days.as_deref() {
+        None => 365,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=most).contains(&n) => n,
+            _ => {
+                return Err(query_error(
+                    "days",
+                    text,
+                    &format!("must be a whole number from 1 to {most}"),
+                ));
+            }
+        },
+    };
+    let shown: String = symbol.chars().take(32).collect();
+    let view = on_store(&state.store, move |store| {
+        crate::security_view::security_view(
+            store,
+            &symbol,
+            chrono::Local::now().naive_local(),
+            days,
+        )
+    })
+    .await?;
+    view.map(Json)
+        .ok_or_else(|| ApiError::NotFoundMessage(format!("no security {shown}")))
 }
 
 /// `GET /api/targets`: each security's and group's target, band, weight and drift, and the

@@ -231,10 +231,11 @@ impl Store {
 }
 
 /// Where a stored metric came from and until when it holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MetricOrigin {
     pub symbol: String,
     pub metric: String,
+    pub value: f64,
     pub source: String,
     pub calculated_at: String,
     pub expires_at: Option<String>,
@@ -252,16 +253,17 @@ impl Store {
     pub fn metric_origins(&self) -> Result<Vec<MetricOrigin>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT symbol, metric, COALESCE(source, 'calculated'), calculated_at, expires_at \
-                 FROM calculated_metrics ORDER BY symbol, metric",
+                "SELECT symbol, metric, value, COALESCE(source, 'calculated'), calculated_at, \
+                 expires_at FROM calculated_metrics ORDER BY symbol, metric",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok(MetricOrigin {
                     symbol: r.get(0)?,
                     metric: r.get(1)?,
-                    source: r.get(2)?,
-                    calculated_at: r.get(3)?,
-                    expires_at: r.get(4)?,
+                    value: r.get(2)?,
+                    source: r.get(3)?,
+                    calculated_at: r.get(4)?,
+                    expires_at: r.get(5)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)

@@ -162,7 +162,7 @@ pub fn metrics_provenance(
     Ok(out)
 }
 
-fn parse_time(text: &str) -> Option<NaiveDateTime> {
+pub(crate) fn parse_time(text: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok()
 }
 

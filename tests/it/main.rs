@@ -30,6 +30,7 @@ mod pipeline_routes;
 mod planning_api;
 mod properties;
 mod research_cycles;
+mod security_page;
 mod self_contained;
 mod server;
 mod shadow_cli;
