@@ -31,6 +31,7 @@ pub const ALWAYS_OPEN: &[&str] = &[
     // The dashboard's own files hold no data; it asks for the token before reading any.
     "/",
     "/assets/app.js",
+    "/assets/security.js",
     "/assets/app.css",
 ];
 

@@ -13,25 +13,30 @@ use super::AppState;
 pub const INDEX_HTML: &str = include_str!("assets/index.html");
 pub const APP_JS: &str = include_str!("assets/app.js");
 pub const APP_CSS: &str = include_str!("assets/app.css");
+pub const SECURITY_JS: &str = include_str!("assets/security.js");
 
 /// Everything comes from this server; nothing is loaded from the internet.
 const POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
                       script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
 
+/// The page and its files: path, content type, body.
+pub const ASSETS: &[(&str, &str, &str)] = &[
+    ("/", "text/html; charset=utf-8", INDEX_HTML),
+    ("/assets/app.js", "text/javascript; charset=utf-8", APP_JS),
+    (
+        "/assets/security.js",
+        "text/javascript; charset=utf-8",
+        SECURITY_JS,
+    ),
+    ("/assets/app.css", "text/css; charset=utf-8", APP_CSS),
+];
+
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route(
-            "/",
-            get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }),
-        )
-        .route(
-            "/assets/app.js",
-            get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
-        )
-        .route(
-            "/assets/app.css",
-            get(|| async { asset("text/css; charset=utf-8", APP_CSS) }),
-        )
+    ASSETS
+        .iter()
+        .fold(Router::new(), |router, &(path, content_type, body)| {
+            router.route(path, get(move || async move { asset(content_type, body) }))
+        })
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
@@ -48,5 +53,5 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
 
 /// The page's total transfer size, uncompressed, in bytes.
 pub fn total_bytes() -> usize {
-    INDEX_HTML.len() + APP_JS.len() + APP_CSS.len()
+    ASSETS.iter().map(|(_, _, body)| body.len()).sum()
 }

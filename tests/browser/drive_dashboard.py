@@ -330,6 +330,81 @@ def targets_and_plan(browser, args):
         browser.screenshot(os.path.join(args.out, f"dashboard-plan-{what}.png"), "plan")
 
 
+def check_security_page(browser, symbol, what):
+    """The security page of `symbol` against GET /api/securities/{symbol}."""
+    problems = browser.evaluate("""(async (symbol) => {
+        const problems = [];
+        const { data } = await api("GET", "/api/securities/" + symbol + "?days=365");
+        const section = document.getElementById('security');
+        if (section.hidden) problems.push('the page is hidden');
+        if (!document.getElementById('security-title').textContent.startsWith(data.symbol))
+            problems.push('the title does not name ' + data.symbol);
+        const svg = document.querySelector('#security-chart svg');
+        if (data.history.length < 2) {
+            if (svg || !document.getElementById('security-chart').textContent.includes('No price history'))
+                problems.push('without a price history the page does not say so');
+        } else if (!svg || svg.getAttribute('role') !== 'img' || !svg.querySelector('title').textContent)
+            problems.push('no price chart with role=img and a title');
+        else {
+            const points = svg.querySelector('path').getAttribute('d').split(/[ML]/).filter(Boolean).length;
+            if (points !== data.history.length)
+                problems.push(points + ' closes drawn, the API gives ' + data.history.length);
+            if (svg.viewBox.baseVal.width > svg.getBoundingClientRect().width * 1.1)
+                problems.push('the chart is drawn ' + svg.viewBox.baseVal.width + ' wide and shown ' + svg.getBoundingClientRect().width + ': its labels shrink');
+            if (!svg.querySelector('title').textContent.includes(String(data.history[data.history.length - 1].close)))
+                problems.push('the chart title does not give the last close');
+        }
+        const rows = [...document.querySelectorAll('#security-metrics tbody tr')];
+        if (rows.length !== data.metrics.length)
+            problems.push(rows.length + ' metrics shown, the API gives ' + data.metrics.length);
+        for (const [i, m] of data.metrics.entries()) {
+            const cells = rows[i] ? [...rows[i].children].map((td) => td.textContent) : [];
+            if (cells[0] !== m.name || cells[2] !== m.source)
+                problems.push('metric row ' + i + ' shows ' + cells + ', the API ' + m.name + ' from ' + m.source);
+        }
+        if (data.score && document.querySelectorAll('#security-score tbody tr').length !==
+            1 + Object.keys(data.score.components).length)
+            problems.push('the score does not list every component');
+        const target = document.getElementById('security-target').textContent;
+        if (data.target && data.target.target != null && !target.includes((data.target.target * 100).toFixed(1) + ' %'))
+            problems.push('the target ' + data.target.target + ' is not in: ' + target);
+        if (document.querySelectorAll('#security-trades tbody tr').length !== data.trades.length)
+            problems.push('not every trade is listed');
+        return problems;
+    })(__SYMBOL__)""".replace("__SYMBOL__", json.dumps(symbol)))
+    if problems:
+        fail(f"security page ({what}): " + "; ".join(problems))
+
+
+def security_page(browser, args):
+    """A symbol in the positions opens its page; the page at desktop and phone widths."""
+    browser.navigate(args.url + "/", 1280, 900)
+    browser.wait_for(f"{POSITIONS} > 0", "the positions")
+    symbol = browser.evaluate("""(() => {
+        const link = document.querySelector('#positions tbody a[href^="#security/"]');
+        link.focus(); link.click(); return link.textContent; })()""")
+    browser.wait_for("!document.getElementById('security').hidden && "
+                     "document.getElementById('security-title').textContent.includes(' — ')",
+                     "the security page after a click")
+    check_security_page(browser, symbol, "desktop, " + symbol)
+    # The symbol with a stored price history.
+    for what, width, height, mobile in [("desktop", 1280, 900, False), ("phone", 390, 844, True)]:
+        browser.navigate(args.url + "/#security/ASML.EU", width, height, mobile=mobile)
+        # Drawn at the width shown: a turn of the phone or a resize redraws it.
+        browser.wait_for("(() => { const svg = document.querySelector('#security-chart svg');"
+                         " return svg && svg.querySelector('path') &&"
+                         " svg.viewBox.baseVal.width <= svg.getBoundingClientRect().width * 1.1 &&"
+                         " document.querySelectorAll('#security-metrics tbody tr').length > 0; })()",
+                         f"the security page ({what})")
+        check_security_page(browser, "ASML.EU", what)
+        if browser.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"):
+            fail(f"the security page is wider than the screen ({what})")
+        browser.screenshot(os.path.join(args.out, f"dashboard-security-{what}.png"), "security")
+    # Back to the portfolio hides it.
+    browser.evaluate("location.hash = '#portfolio'; true")
+    browser.wait_for("document.getElementById('security').hidden", "the security page to close")
+
+
 def check_backtest_view(browser, what):
     """The chart and the table of the selected run against what the API answers."""
     problems = browser.evaluate("""(async () => {
@@ -449,6 +524,7 @@ def main():
         rendered = browser.wait_for("window.__planAt", "the timed plan")
         print(f"plan rendered in {rendered:.0f} ms")
         targets_and_plan(browser, args)
+        security_page(browser, args)
         if browser.console_errors:
             fail("console errors: " + "; ".join(browser.console_errors))
 

@@ -21,6 +21,29 @@ fn the_dashboard_works_in_headless_chromium() {
         (server.get(&run).1["state"] == "finished").then_some(())
     });
 
+    // A year of ASML's closes, as `import prices` stores them, for its page's chart.
+    let prices = dir.path().join("asml.csv");
+    let first = chrono::NaiveDate::from_ymd_opt(2025, 12, 1).unwrap();
+    let rows: String = (0..250)
+        .map(|i| {
+            let day = first + chrono::Duration::days(i);
+            format!(
+                "{day},{:.2}\n",
+                600.0 + (i as f64 / 9.0).sin() * 40.0 + i as f64 / 5.0
+            )
+        })
+        .collect();
+    std::fs::write(&prices, format!("Date,Close\n{rows}")).unwrap();
+    crate::cli::run_cli_ok(&[
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "import",
+        "prices",
+        prices.to_str().unwrap(),
+        "--symbol",
+        "ASML.EU",
+    ]);
+
     let out = drive_dashboard(&server, &[]);
     for shot in [
         "dashboard-phone.png",
@@ -32,6 +55,8 @@ fn the_dashboard_works_in_headless_chromium() {
         "dashboard-targets-phone.png",
         "dashboard-plan-desktop.png",
         "dashboard-plan-phone.png",
+        "dashboard-security-desktop.png",
+        "dashboard-security-phone.png",
     ] {
         assert!(out.join(shot).metadata().unwrap().len() > 1000, "{shot}");
     }

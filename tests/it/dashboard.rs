@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use trading_planner::config::Config;
-use trading_planner::gateway::dashboard::{APP_CSS, APP_JS, INDEX_HTML, total_bytes};
+use trading_planner::gateway::auth::ALWAYS_OPEN;
+use trading_planner::gateway::dashboard::{APP_JS, ASSETS, INDEX_HTML, SECURITY_JS, total_bytes};
 use trading_planner::gateway::{AppState, router};
 use trading_planner::store::Store;
 
@@ -14,25 +15,22 @@ use crate::common;
 #[tokio::test]
 async fn the_page_and_its_assets_are_served_with_their_types() {
     let (_dir, app) = common::empty_router();
-    for (path, kind, body) in [
-        ("/", "text/html", INDEX_HTML),
-        ("/assets/app.js", "text/javascript", APP_JS),
-        ("/assets/app.css", "text/css", APP_CSS),
-    ] {
+    for &(path, kind, body) in ASSETS {
         let (status, content_type, bytes) = common::call_raw(&app, "GET", path, "").await;
         assert_eq!(status, 200, "{path}");
-        assert!(content_type.starts_with(kind), "{path}: {content_type}");
+        assert_eq!(content_type, kind, "{path}");
         assert_eq!(bytes, body.as_bytes(), "{path}");
+        assert!(
+            ALWAYS_OPEN.contains(&path),
+            "{path} needs the token, which the page asks for only once it runs"
+        );
     }
+    assert!(INDEX_HTML.contains(r#"<script src="/assets/security.js" defer>"#));
 }
 
 #[test]
 fn nothing_is_loaded_from_elsewhere_and_the_page_is_small() {
-    for (name, text) in [
-        ("index.html", INDEX_HTML),
-        ("app.js", APP_JS),
-        ("app.css", APP_CSS),
-    ] {
+    for &(name, _, text) in ASSETS {
         assert!(
             !text.contains("http://") && !text.contains("https://"),
             "{name}"
@@ -50,7 +48,8 @@ fn every_element_the_script_looks_up_is_on_the_page() {
         .skip(1)
         .filter_map(|rest| rest.split('"').next())
         .collect();
-    for lookup in APP_JS.split("$(\"").skip(1) {
+    let scripts = ASSETS.iter().filter(|(path, ..)| path.ends_with(".js"));
+    for lookup in scripts.flat_map(|(_, _, text)| text.split("$(\"").skip(1)) {
         let (id, after) = lookup.split_once('"').unwrap();
         // Ids built at run time (`$("setting-" + key)`) belong to elements the script makes.
         if !after.starts_with(')') {
@@ -58,7 +57,7 @@ fn every_element_the_script_looks_up_is_on_the_page() {
         }
         assert!(
             ids.contains(id),
-            "app.js looks up #{id}, which index.html lacks"
+            "a script looks up #{id}, which index.html lacks"
         );
     }
 }
@@ -87,6 +86,7 @@ async fn the_routes_the_script_uses_exist() {
         "/api/settings",
         "/api/plans?limit=100",
         "/api/orders",
+        "/api/targets",
     ] {
         assert!(APP_JS.contains(path.split('?').next().unwrap()), "{path}");
         let (status, body) = common::call(&open, "GET", path, "").await;
@@ -95,4 +95,14 @@ async fn the_routes_the_script_uses_exist() {
     let (status, body) = common::call(&open, "GET", "/api/plans/latest", "").await;
     assert_eq!(status, 404, "{body}");
     assert!(body["detail"].is_string());
+    // The security page's route, on the demo data.
+    assert!(SECURITY_JS.contains("\"/api/securities/\""));
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).unwrap();
+    trading_planner::demo::load_if_empty(&store).unwrap();
+    let demo = router(Arc::new(
+        AppState::new(Config::default(), Arc::new(store)).unwrap(),
+    ));
+    let (status, body) = common::call(&demo, "GET", "/api/securities/ASML.EU?days=365", "").await;
+    assert_eq!(status, 200, "{body}");
 }

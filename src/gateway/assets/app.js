@@ -79,6 +79,16 @@ function cell(text, className) {
   return td;
 }
 
+// A symbol that opens its page (security.js).
+function symbolCell(symbol) {
+  const td = document.createElement("td");
+  const link = document.createElement("a");
+  link.href = "#security/" + encodeURIComponent(symbol);
+  link.textContent = symbol;
+  td.append(link);
+  return td;
+}
+
 function fillRows(tableId, rows) {
   const body = $(tableId).querySelector("tbody");
   body.replaceChildren(...rows.map((cells) => {
@@ -156,7 +166,7 @@ async function loadPortfolio() {
   $("stale").hidden = !data.data.some((d) => d.stale && d.source !== "demo");
   fillRows("cash", data.cash.map((c) => [cell(c.currency), cell(c.amount, "num"), cell(c.amount_eur == null ? "–" : eur.format(c.amount_eur), "num")]));
   fillRows("positions", data.positions.map((p) => [
-    cell(p.symbol), cell(p.name || ""), cell(p.quantity, "num"),
+    symbolCell(p.symbol), cell(p.name || ""), cell(p.quantity, "num"),
     cell(p.value_eur == null ? "–" : eur.format(p.value_eur), "num"), cell(pct(p.weight), "num"),
     cell(pct(p.target_weight), "num"),
     cell(pct(p.pnl_pct), "num " + (p.pnl_pct > 0 ? "gain" : p.pnl_pct < 0 ? "loss" : "")),
