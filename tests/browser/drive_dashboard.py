@@ -465,6 +465,30 @@ def backtest(browser, args):
     browser.screenshot(os.path.join(args.out, "dashboard-backtest-phone.png"), "backtest")
 
 
+def page_timings(browser, args):
+    """Loads the page `args.timings` times at desktop width, each time from navigation start to
+    the positions, the allocation charts and the plan's steps all drawn, in the page's clock."""
+    # One load first: the script below is then injected into every later document.
+    browser.navigate(args.url + "/", 1280, 900)
+    browser.wait_for(f"{STEPS} > 0", "the plan")
+    browser.call("Page.addScriptToEvaluateOnNewDocument", source="""
+        new MutationObserver((_, observer) => {
+          const full = document.querySelectorAll('#plan-steps li').length > 0 &&
+            document.querySelectorAll('#positions tbody tr').length > 0 &&
+            document.querySelectorAll('#alloc-country g.target-row').length > 0;
+          if (full && !window.__fullAt) { window.__fullAt = performance.now(); observer.disconnect(); }
+        }).observe(document, {subtree: true, childList: true});""")
+    times = []
+    for i in range(args.timings):
+        browser.navigate(args.url + "/?load=" + str(i), 1280, 900)
+        times.append(browser.wait_for("window.__fullAt", "the full page"))
+    if browser.console_errors:
+        fail("console errors: " + "; ".join(browser.console_errors))
+    ordered = sorted(times)
+    print("full page in ms: " + ", ".join(f"{t:.0f}" for t in times) +
+          f"; median {ordered[len(ordered) // 2]:.0f}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
@@ -476,9 +500,18 @@ def main():
     parser.add_argument("--orders", choices=["margin", "unattributable"],
                         help="only check the open orders: a margin buy, or the warning of an "
                              "unattributable order")
+    parser.add_argument("--timings", type=int, default=0,
+                        help="only load the page this many times and print the time to a full "
+                             "page (positions, allocation and the plan drawn) and the median")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     browser = Browser(args.chromium)
+    if args.timings:
+        try:
+            page_timings(browser, args)
+        finally:
+            browser.close()
+        return
     if args.orders:
         try:
             open_orders(browser, args)
