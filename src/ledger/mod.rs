@@ -68,7 +68,11 @@ impl Entry {
                     amount: amount.to_decimal_string(),
                     currency: trade.currency.to_string(),
                     value_eur: value_eur.map(Money::to_decimal_string),
-                    fee: t.fee.map(|f| f.to_string()),
+                    // To the currency's minor unit like `amount`, when it fits exactly.
+                    fee: t.fee.map(|f| {
+                        Money::from_decimal_exact(f, trade.currency)
+                            .map_or_else(|_| f.to_string(), Money::to_decimal_string)
+                    }),
                     source: Some(match trade.source {
                         TradeSource::Broker => "broker",
                         TradeSource::Paper => "research",

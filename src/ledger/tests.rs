@@ -186,3 +186,55 @@ proptest! {
         prop_assert_eq!(rows[1].len(), COLUMNS.len());
     }
 }
+
+fn stored_trade(currency: Currency, fx_per_eur: Option<&str>, fee: Option<&str>) -> LedgerRow {
+    LedgerRow::Trade(Box::new(crate::store::Trade {
+        id: 3,
+        trade: crate::store::NewTrade {
+            symbol: "JPM.US".into(),
+            isin: None,
+            side: crate::domain::Side::Buy,
+            quantity: "8".parse().unwrap(),
+            price: "248.9".parse().unwrap(),
+            currency,
+            fx_per_eur: fx_per_eur.map(|r| r.parse().unwrap()),
+            executed_at: "2026-01-05T10:00:00.000000".into(),
+            source: TradeSource::Paper,
+            order_id: None,
+            idempotency_key: None,
+        },
+        recorded_at: "2026-01-05T10:00:00.000000".into(),
+        fee: fee.map(|f| f.parse().unwrap()),
+    }))
+}
+
+#[test]
+fn a_trade_is_valued_in_eur_at_its_recorded_rate_or_not_at_all() {
+    let entry = Entry::from_row(&stored_trade(Currency::USD, Some("1.08"), Some("6.1"))).unwrap();
+    assert_eq!(entry.amount, "1991.20");
+    assert_eq!(entry.currency, "USD");
+    // 1991.20 / 1.08 = 1843.70...
+    assert_eq!(entry.value_eur.as_deref(), Some("1843.70"));
+    assert_eq!(entry.fee.as_deref(), Some("6.10"));
+    assert_eq!(entry.source, Some("research"));
+    let unrated = Entry::from_row(&stored_trade(Currency::USD, None, None)).unwrap();
+    assert_eq!(unrated.value_eur, None);
+    assert_eq!(unrated.fee, None);
+    let in_eur = Entry::from_row(&stored_trade(Currency::EUR, None, None)).unwrap();
+    assert_eq!(in_eur.value_eur.as_deref(), Some("1991.20"));
+}
+
+#[test]
+fn a_deposit_has_an_amount_and_no_trade_fields() {
+    let entry = Entry::from_row(&LedgerRow::Deposit(crate::store::Deposit {
+        id: 1,
+        amount: Money::from_minor(50_000, Currency::EUR),
+        deposited_at: "2026-01-05T10:00:00.000000".into(),
+    }))
+    .unwrap();
+    assert_eq!(entry.kind, "deposit");
+    assert_eq!(entry.amount, "500.00");
+    assert_eq!(entry.value_eur.as_deref(), Some("500.00"));
+    assert!(entry.symbol.is_none() && entry.side.is_none() && entry.quantity.is_none());
+    assert!(entry.price.is_none() && entry.fee.is_none() && entry.source.is_none());
+}
