@@ -168,7 +168,8 @@ pub struct ServerConfig {
     /// Host names the server answers to besides the bind address and localhost (DNS
     /// rebinding: a page of another site must not read the API through a name of its own).
     pub allowed_hosts: Vec<String>,
-    /// Most plans one `GET /api/plans` page holds; more are reached with `before`.
+    /// Most plans one `GET /api/plans` page holds, and most entries one `GET /api/ledger` page
+    /// holds (and the CSV export reads at a time); more are reached with `before`.
     pub max_page_size: usize,
 }
 

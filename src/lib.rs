@@ -19,6 +19,7 @@ pub mod events;
 pub mod gateway;
 pub mod generator;
 mod http_common;
+mod ledger;
 mod opportunity;
 mod planning;
 mod security_view;

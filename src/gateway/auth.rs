@@ -33,6 +33,7 @@ pub const ALWAYS_OPEN: &[&str] = &[
     "/assets/app.js",
     "/assets/security.js",
     "/assets/app.css",
+    "/assets/ledger.js",
 ];
 
 /// The compatibility routes that only compute an answer from their request: they write

@@ -1,4 +1,4 @@
-//! The browser dashboard at `/`: three files built into the binary (plain HTML, CSS and
+//! The browser dashboard at `/`: four files built into the binary (plain HTML, CSS and
 //! JavaScript, no third-party code), served with their types and a short cache lifetime.
 
 use std::sync::Arc;
@@ -14,6 +14,7 @@ pub const INDEX_HTML: &str = include_str!("assets/index.html");
 pub const APP_JS: &str = include_str!("assets/app.js");
 pub const APP_CSS: &str = include_str!("assets/app.css");
 pub const SECURITY_JS: &str = include_str!("assets/security.js");
+pub const LEDGER_JS: &str = include_str!("assets/ledger.js");
 
 /// Everything comes from this server; nothing is loaded from the internet.
 const POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
@@ -27,6 +28,11 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
         "/assets/security.js",
         "text/javascript; charset=utf-8",
         SECURITY_JS,
+    ),
+    (
+        "/assets/ledger.js",
+        "text/javascript; charset=utf-8",
+        LEDGER_JS,
     ),
     ("/assets/app.css", "text/css; charset=utf-8", APP_CSS),
 ];

@@ -14,6 +14,7 @@ mod evaluator;
 mod generator;
 mod health;
 pub mod host;
+mod ledger;
 mod listener;
 mod metrics;
 pub mod middleware;
@@ -121,7 +122,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(proxy::routes())
         .nest(
             "/api",
-            api::routes().merge(sse::routes()).merge(backtest::routes()),
+            api::routes()
+                .merge(sse::routes())
+                .merge(backtest::routes())
+                .merge(ledger::routes()),
         )
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async {

@@ -59,6 +59,9 @@ pub struct Trade {
     pub id: i64,
     pub trade: NewTrade,
     pub recorded_at: String,
+    /// Transaction costs in the trade's currency, when known (a paper fill's; the broker's
+    /// trade list does not carry them).
+    pub fee: Option<Decimal>,
 }
 
 /// The result of an idempotent insert.
@@ -140,7 +143,7 @@ pub struct OrderFill {
 }
 
 const TRADE_COLUMNS: &str = "id, symbol, isin, side, quantity, price, currency, fx_per_eur, \
-     executed_at, source, order_id, idempotency_key, recorded_at";
+     executed_at, source, order_id, idempotency_key, recorded_at, fee";
 
 const ORDER_COLUMNS: &str = "id, symbol, side, quantity, price, currency, idempotency_key, \
      status, trade_id, created_at, updated_at, broker_order_id";
@@ -410,7 +413,7 @@ pub(super) fn trade_by_key(conn: &Connection, key: &str) -> Result<Option<Trade>
     find_trade(conn, "idempotency_key = ?1", &key)
 }
 
-fn find_trade(
+pub(super) fn find_trade(
     conn: &Connection,
     condition: &str,
     value: &dyn rusqlite::ToSql,
@@ -475,6 +478,7 @@ fn trade_from_row(r: &Row<'_>) -> rusqlite::Result<Trade> {
             idempotency_key: r.get(11)?,
         },
         recorded_at: r.get(12)?,
+        fee: r.get(13)?,
     })
 }
 

@@ -9,11 +9,14 @@
 //! `tokio::task::spawn_blocking`). Each table family lives in its own submodule that adds
 //! methods to [`Store`]: `metrics` (`calculated_metrics`), `portfolio` (securities, positions,
 //! cash, FX), `market` (quotes, the broker's open orders), `scores`, `targets` (allocation targets
-//! and groups), `ledger` (trades, pending orders), `settings`, `upstream_status` (upstream health
+//! and groups), `ledger` (trades, pending orders), `ledger_entries`
+//! (deposits, and trades and deposits listed together), `settings`, `upstream_status` (upstream health
 //! and data freshness).
 
+mod deposits;
 mod fx;
 mod ledger;
+mod ledger_entries;
 pub(crate) mod legacy;
 mod market;
 mod metrics;
@@ -28,6 +31,8 @@ mod targets;
 mod text;
 mod upstream_status;
 
+#[cfg(test)]
+mod ledger_entries_tests;
 #[cfg(test)]
 mod ledger_tests;
 #[cfg(test)]
@@ -57,10 +62,12 @@ use std::time::Duration;
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
+pub use deposits::Deposit;
 pub use fx::DatedRate;
 pub use ledger::{
     NewOrder, NewTrade, OrderFill, OrderStatus, PendingOrder, Recorded, Trade, TradeSource,
 };
+pub use ledger_entries::{EntryKind, LedgerCursor, LedgerFilter, LedgerRow};
 pub use market::{BrokerOrderRecord, QuoteRecord};
 pub use metrics::{MetricOrigin, MetricRecord, MetricsImport, iso, now_iso};
 pub use paper::{PaperFill, eur_for};
@@ -82,6 +89,7 @@ static MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/05-price-history-fx-dates.sql")),
     M::up(include_str!("migrations/06-unattributable-open-orders.sql")),
     M::up(include_str!("migrations/07-broker-order-margin.sql")),
+    M::up(include_str!("migrations/08-ledger-deposits-trade-fees.sql")),
 ];
 
 /// How long a connection waits on a lock held by another connection before failing.

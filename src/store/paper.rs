@@ -130,14 +130,23 @@ impl Store {
                 order_id: None,
                 idempotency_key: Some(fill.idempotency_key.clone()),
             };
-            let recorded = record_trade_in(&tx, &trade)?;
+            let recorded = match record_trade_in(&tx, &trade)? {
+                Recorded::Inserted(mut trade) => {
+                    let fee = fill.fee.to_decimal();
+                    tx.prepare_cached("UPDATE trades SET fee = ?2 WHERE id = ?1")?
+                        .execute(params![trade.id, fee])?;
+                    trade.fee = Some(fee);
+                    Recorded::Inserted(trade)
+                }
+                existing => existing,
+            };
             tx.commit()?;
             Ok(recorded)
         })
     }
 }
 
-fn put_cash(conn: &Connection, cash: Money, now: &str) -> Result<(), StoreError> {
+pub(super) fn put_cash(conn: &Connection, cash: Money, now: &str) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO cash_balances (currency, amount_minor, updated_at) VALUES (?1, ?2, ?3) \
          ON CONFLICT(currency) DO UPDATE SET amount_minor = excluded.amount_minor, \
@@ -160,7 +169,7 @@ pub fn eur_for(rate: crate::domain::FxRate, needed: Money) -> Result<(Money, Mon
     }
 }
 
-fn cash_in(conn: &Connection, currency: Currency) -> Result<Money, StoreError> {
+pub(super) fn cash_in(conn: &Connection, currency: Currency) -> Result<Money, StoreError> {
     let minor: Option<i64> = conn
         .prepare_cached("SELECT amount_minor FROM cash_balances WHERE currency = ?1")?
         .query_row([currency], |r| r.get(0))

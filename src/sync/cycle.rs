@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::execution::{ExecutionReport, NoBroker, PlanStep, StepOutcome, execute_steps, on_store};
 use crate::coordinator::{Runner, RunnerError};
-use crate::domain::{Currency, Money};
+use crate::domain::Money;
 use crate::store::{PlanRecord, PlanStatus, RunStatus, Store, StoreError, TradingMode};
 use crate::upstream::Upstreams;
 
@@ -103,18 +103,18 @@ impl TradingCycle {
             }
             .into());
         }
-        if let Some(amount) = deposit {
-            self.add_cash(amount).await?;
-        }
+        let deposit = match deposit {
+            Some(amount) => self.deposit(amount).await?,
+            None => None,
+        };
         let runner = Arc::clone(&self.runner);
         // Starting writes the run's row, so it runs on the blocking pool.
         let run_id = match tokio::task::spawn_blocking(move || Runner::start(&runner)).await? {
             Ok(run_id) => run_id,
             Err(error) => {
                 // The deposit belonged to this cycle, which does not happen.
-                if let Some(amount) = deposit {
-                    self.add_cash(amount.checked_neg().map_err(StoreError::from)?)
-                        .await?;
+                if let Some(id) = deposit {
+                    self.on_store(move |s| s.withdraw_deposit(id)).await?;
                 }
                 // Also a run that started between the check and the start.
                 return Err(error.into());
@@ -144,18 +144,13 @@ impl TradingCycle {
         Ok(on_store(&self.store, f).await??)
     }
 
-    /// Adds `amount` to the EUR balance. Read, then write, as the store has no increment: a
-    /// cash sync landing in between would win, as it does over every local change to the
-    /// balances.
-    async fn add_cash(&self, amount: Money) -> Result<(), CycleError> {
-        self.on_store(move |s| {
-            let current = s
-                .cash_balance(Currency::EUR)?
-                .unwrap_or(Money::zero(Currency::EUR));
-            let updated = current.checked_add(amount)?;
-            s.set_cash_balance(updated)
-        })
-        .await
+    /// Adds `amount` to its currency's cash and records it in the ledger; the deposit's id,
+    /// `None` for an amount that rounds to nothing. A cash sync landing later wins, as it does
+    /// over every local change to the balances.
+    async fn deposit(&self, amount: Money) -> Result<Option<i64>, CycleError> {
+        let at = chrono::Local::now().naive_local();
+        let deposit = self.on_store(move |s| s.record_deposit(amount, at)).await?;
+        Ok(deposit.map(|d| d.id))
     }
 
     /// Waits for the run, then executes its plan; the results map of the reference's model.

@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::Decimal;
+use crate::domain::{Currency, Decimal};
 use crate::sync::execution::SkipCode;
 
 fn report() -> ExecutionReport {

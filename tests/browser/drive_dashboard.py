@@ -13,6 +13,11 @@ Checks, in order, and exits 1 with a message at the first failure:
      with as many points as the API gives, the table every figure, at phone and desktop widths;
   6. screenshots at phone and desktop widths are written to DIR.
 Prints `plan rendered in N ms` (navigation start to the plan's steps on the page).
+
+With --ledger, only the ledger view is checked, at desktop and phone widths and in dark mode:
+the rows shown equal the API's entries for a filter (page after page with "Load more"), the
+CSV link carries the filter and its file has as many rows, every field is labelled, and a wide
+table scrolls in its box rather than the page.
 """
 
 import argparse
@@ -489,6 +494,132 @@ def page_timings(browser, args):
           f"; median {ordered[len(ordered) // 2]:.0f}")
 
 
+LEDGER_ROWS = "document.querySelectorAll('#ledger-table tbody tr').length"
+
+
+def check_ledger_view(browser, what):
+    """For each filter: the rows shown, after "Load more" until the API has no more, equal the
+    API's entries; the export link carries the filter, and its CSV has the same rows."""
+    for kind, symbol in (("", ""), ("trade", ""), ("deposit", ""), ("trade", "first")):
+        problems = browser.evaluate(f"""(async () => {{
+            const problems = [];
+            const form = document.getElementById('ledger-form');
+            document.getElementById('ledger-kind').value = {json.dumps(kind)};
+            let symbol = {json.dumps(symbol)};
+            if (symbol === 'first') {{
+                const {{ data }} = await api("GET", "/api/ledger?kind=trade&limit=1");
+                symbol = data.entries[0].symbol.toLowerCase();
+            }}
+            document.getElementById('ledger-symbol').value = symbol;
+            const query = new URLSearchParams();
+            if ({json.dumps(kind)}) query.set('kind', {json.dumps(kind)});
+            if (symbol) query.set('symbol', symbol);
+            let expected = [], before = null;
+            do {{
+                const page = new URLSearchParams(query);
+                if (before) page.set('before', before);
+                const {{ data }} = await api("GET", "/api/ledger?" + page);
+                expected = expected.concat(data.entries);
+                before = data.next_before;
+            }} while (before);
+            await loadLedger(false);
+            while (!document.getElementById('ledger-more').hidden) {{
+                document.getElementById('ledger-more').focus();
+                await loadLedger(true);
+            }}
+            const rows = [...document.querySelectorAll('#ledger-table tbody tr')];
+            if (rows.length !== expected.length)
+                problems.push(rows.length + ' rows shown, the API lists ' + expected.length);
+            if (expected.length === 0) problems.push('the API lists nothing for this filter');
+            rows.forEach((tr, i) => {{
+                const e = expected[i];
+                if (!e) return;
+                const cells = [...tr.children].map((td) => td.textContent);
+                if (cells[1] !== e.kind || (e.symbol && cells[2] !== e.symbol))
+                    problems.push('row ' + i + ' shows ' + cells.slice(0, 3) + ' for ' + e.kind + ' ' + e.symbol);
+            }});
+            const link = document.getElementById('ledger-export');
+            const url = new URL(link.href);
+            if (url.pathname !== '/api/ledger.csv') problems.push('the export link goes to ' + url.pathname);
+            if ((url.searchParams.get('kind') || '') !== {json.dumps(kind)})
+                problems.push('the export link carries kind=' + url.searchParams.get('kind'));
+            if ((url.searchParams.get('symbol') || '') !== symbol)
+                problems.push('the export link carries symbol=' + url.searchParams.get('symbol'));
+            const csv = await (await fetch(link.href)).text();
+            const lines = csv.split('\\r\\n').filter(Boolean);
+            if (lines.length !== expected.length + 1)
+                problems.push('the CSV has ' + (lines.length - 1) + ' rows for ' + expected.length + ' entries');
+            const status = document.getElementById('ledger-status').textContent;
+            if (!status.startsWith(String(expected.length)))
+                problems.push('the status says ' + JSON.stringify(status));
+            return problems;
+        }})()""")
+        if problems:
+            fail(f"ledger view ({what}, kind={kind!r}, symbol={symbol!r}): " + "; ".join(problems))
+    unlabelled = browser.evaluate(
+        "[...document.querySelectorAll('#ledger-form input, #ledger-form select')]"
+        ".filter(el => el.labels.length === 0 || !el.labels[0].textContent.trim()).map(el => el.id)")
+    if unlabelled:
+        fail(f"ledger fields without a label: {unlabelled}")
+
+
+CLEAR_LEDGER = """(async () => {
+    for (const name of ['kind', 'symbol', 'side', 'from', 'to'])
+        document.getElementById('ledger-' + name).value = '';
+    await loadLedger(false);
+    return true;
+})()"""
+
+
+def ledger(browser, args):
+    """The ledger at desktop width, at phone width, and at phone width in dark mode."""
+    browser.navigate(args.url + "/#ledger", 1280, 900)
+    browser.wait_for(f"{LEDGER_ROWS} > 0", "the ledger's rows")
+    check_ledger_view(browser, "desktop")
+    # Keyboard: the filters, the form's buttons, the export link and the table's box are
+    # reached with Tab.
+    reached = browser.evaluate("""(() => {
+        const order = [];
+        document.getElementById('ledger-kind').focus();
+        for (let i = 0; i < 12; i++) {
+            order.push(document.activeElement.id || document.activeElement.textContent);
+            const focusable = [...document.querySelectorAll('a[href], button:not([hidden]), input, select, [tabindex="0"]')]
+                .filter((el) => el.offsetParent !== null && !el.disabled);
+            const next = focusable[focusable.indexOf(document.activeElement) + 1];
+            if (!next) break;
+            next.focus();
+        }
+        return order;
+    })()""")
+    for wanted in ("ledger-kind", "ledger-symbol", "ledger-side", "ledger-from", "ledger-to",
+                   "ledger-export", "ledger-scroll"):
+        if wanted not in reached:
+            fail(f"the keyboard does not reach #{wanted}: {reached}")
+    browser.evaluate(CLEAR_LEDGER)
+    browser.screenshot(os.path.join(args.out, "dashboard-ledger-desktop.png"), "ledger")
+    for dark in (False, True):
+        browser.call("Emulation.setEmulatedMedia", features=[
+            {"name": "prefers-color-scheme", "value": "dark" if dark else "light"}])
+        browser.navigate(args.url + "/#ledger", 390, 844, mobile=True)
+        browser.wait_for(f"{LEDGER_ROWS} > 0", "the ledger's rows on a phone")
+        check_ledger_view(browser, "phone, dark" if dark else "phone")
+        browser.evaluate(CLEAR_LEDGER)
+        if browser.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"):
+            fail("the ledger makes the page wider than a phone screen")
+        box = "document.getElementById('ledger-scroll')"
+        if not browser.evaluate(f"{box}.scrollWidth > {box}.clientWidth"):
+            fail("on a phone the ledger's table does not scroll in its box")
+        background = browser.evaluate(
+            "getComputedStyle(document.getElementById('ledger')).backgroundColor")
+        channels = [int(c) for c in background[background.index("(") + 1:-1].split(",")[:3]]
+        if dark != (sum(channels) < 3 * 128):
+            fail(f"the ledger's background is {background} with dark mode {'on' if dark else 'off'}")
+        name = "dashboard-ledger-phone-dark.png" if dark else "dashboard-ledger-phone.png"
+        browser.screenshot(os.path.join(args.out, name), "ledger")
+    if browser.console_errors:
+        fail("console errors: " + "; ".join(browser.console_errors))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
@@ -503,6 +634,8 @@ def main():
     parser.add_argument("--timings", type=int, default=0,
                         help="only load the page this many times and print the time to a full "
                              "page (positions, allocation and the plan drawn) and the median")
+    parser.add_argument("--ledger", action="store_true",
+                        help="only check the ledger view (the server has trades and a deposit)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     browser = Browser(args.chromium)
@@ -511,6 +644,13 @@ def main():
             page_timings(browser, args)
         finally:
             browser.close()
+        return
+    if args.ledger:
+        try:
+            ledger(browser, args)
+        finally:
+            browser.close()
+        print("dashboard: all checks passed")
         return
     if args.orders:
         try:

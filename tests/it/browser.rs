@@ -86,6 +86,46 @@ fn with_closed_reads_the_dashboard_asks_for_the_token_then_loads() {
     drive_dashboard(&server, &["--closed-reads"]);
 }
 
+/// The ledger after a research trading cycle with a deposit, in pages of two entries so that
+/// "Load more" is needed: rows against the API, the CSV link's filters, phone and desktop
+/// widths, dark mode, no console errors.
+#[test]
+fn the_ledger_view_works_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(
+        dir.path(),
+        &[
+            ("TRADING_PLANNER_AUTH__TOKEN", TOKEN.into()),
+            ("TRADING_PLANNER_SERVER__MAX_PAGE_SIZE", "2".into()),
+        ],
+    );
+    let (status, cycle) = server.request(
+        "POST",
+        "/gateway/trading-cycle",
+        r#"{"deposit_amount": 500}"#,
+        Some(TOKEN),
+    );
+    assert_eq!(status, 200, "{cycle}");
+    assert_eq!(cycle["success"], true, "{cycle}");
+    let (_, page) = server.get("/api/ledger?kind=trade");
+    assert!(!page["entries"].as_array().unwrap().is_empty(), "{page}");
+
+    let shots = [
+        "dashboard-ledger-desktop.png",
+        "dashboard-ledger-phone.png",
+        "dashboard-ledger-phone-dark.png",
+    ];
+    // Those of an earlier run must not stand in for this one's.
+    let previous = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-artifacts/dashboard");
+    for shot in shots {
+        let _ = std::fs::remove_file(previous.join(shot));
+    }
+    let out = drive_dashboard(&server, &["--ledger"]);
+    for shot in shots {
+        assert!(out.join(shot).metadata().unwrap().len() > 1000, "{shot}");
+    }
+}
+
 /// Runs `tests/browser/drive_dashboard.py` against `server` with the token and `args`, and
 /// requires every check of it to pass; returns the directory of its screenshots.
 pub(crate) fn drive_dashboard(server: &ServerProcess, args: &[&str]) -> PathBuf {

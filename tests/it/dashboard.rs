@@ -106,3 +106,65 @@ async fn the_routes_the_script_uses_exist() {
     let (status, body) = common::call(&demo, "GET", "/api/securities/ASML.EU?days=365", "").await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// The ledger's script: served as JavaScript, self-contained, every element it looks up on the
+/// page, and the routes it reads answer on an empty database.
+#[tokio::test]
+async fn the_ledger_script_is_served_self_contained_and_finds_its_elements() {
+    use trading_planner::gateway::dashboard::LEDGER_JS;
+    let (_dir, app) = common::empty_router();
+    let (status, content_type, bytes) =
+        common::call_raw(&app, "GET", "/assets/ledger.js", "").await;
+    assert_eq!(status, 200);
+    assert!(
+        content_type.starts_with("text/javascript"),
+        "{content_type}"
+    );
+    assert_eq!(bytes, LEDGER_JS.as_bytes());
+    assert!(INDEX_HTML.contains("<script src=\"/assets/ledger.js\" defer>"));
+    assert!(!LEDGER_JS.contains("http://") && !LEDGER_JS.contains("https://"));
+    let ids: BTreeSet<&str> = INDEX_HTML
+        .split("id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    for lookup in LEDGER_JS.split("$(\"").skip(1) {
+        let (id, after) = lookup.split_once('"').unwrap();
+        if after.starts_with(')') {
+            assert!(
+                ids.contains(id),
+                "ledger.js looks up #{id}, which index.html lacks"
+            );
+        }
+    }
+    // The filters are looked up by name: each has its labelled field.
+    for name in ["kind", "symbol", "side", "from", "to"] {
+        assert!(ids.contains(format!("ledger-{name}").as_str()), "{name}");
+        assert!(
+            INDEX_HTML.contains(&format!("<label for=\"ledger-{name}\">")),
+            "{name}"
+        );
+    }
+    for path in ["/api/ledger", "/api/ledger.csv"] {
+        assert!(LEDGER_JS.contains(path), "{path}");
+        let (status, _, _) = common::call_raw(&app, "GET", path, "").await;
+        assert_eq!(status, 200, "{path}");
+    }
+    // With closed reads the script is still served (it holds no data); the ledger is not.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.auth.open_reads = false;
+    let mut state = AppState::new(
+        config,
+        Arc::new(Store::open(&dir.path().join("t.db")).unwrap()),
+    )
+    .unwrap();
+    state.token = Some("secret".into());
+    let closed = router(Arc::new(state));
+    let (status, _, _) = common::call_raw(&closed, "GET", "/assets/ledger.js", "").await;
+    assert_eq!(status, 200);
+    for path in ["/api/ledger", "/api/ledger.csv"] {
+        let (status, _, _) = common::call_raw(&closed, "GET", path, "").await;
+        assert_eq!(status, 401, "{path}");
+    }
+}

@@ -1,6 +1,7 @@
 //! The deposit of a trading cycle through its route: a valid amount is added to the EUR cash
-//! to the cent; any amount out of range is a 422 naming `deposit_amount`, with nothing written
-//! and no cycle run. (The validation function's own properties are unit tests beside it.)
+//! and recorded in the ledger to the cent; any amount out of range is a 422 naming
+//! `deposit_amount`, with nothing written and no cycle run. (The validation function's own
+//! properties are unit tests beside it.)
 
 use std::sync::Arc;
 
@@ -70,6 +71,7 @@ proptest! {
             prop_assert_eq!(store.cash_balances().unwrap(),
                 vec![Money::from_minor(start_cents, Currency::EUR)], "{} was written", text);
             prop_assert_eq!(runs(&store), 0, "{} started a cycle", text);
+            prop_assert!(store.deposits().unwrap().is_empty(), "{} reached the ledger", text);
 
             let amount = valid as f64 / 100.0;
             let (status, answer) = call(&app, "POST", "/gateway/trading-cycle",
@@ -77,6 +79,9 @@ proptest! {
             prop_assert_eq!(status, 200, "{}", answer);
             prop_assert_eq!(store.cash_balance(Currency::EUR).unwrap(),
                 Some(Money::from_minor(start_cents + valid, Currency::EUR)));
+            // The ledger has the deposit to the cent, as the cash has it.
+            let deposits: Vec<Money> = store.deposits().unwrap().iter().map(|d| d.amount).collect();
+            prop_assert_eq!(deposits, vec![Money::from_minor(valid, Currency::EUR)]);
             Ok(())
         })?;
     }

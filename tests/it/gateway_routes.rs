@@ -798,6 +798,9 @@ async fn a_deposit_is_added_to_the_eur_cash_in_research_mode_only() {
         Some(Money::from_minor(100_050, Currency::EUR))
     );
     assert_eq!(runs(&store), runs_before, "no run started");
+    // The ledger has the one deposit that reached the cash.
+    let deposits: Vec<Money> = store.deposits().unwrap().iter().map(|d| d.amount).collect();
+    assert_eq!(deposits, [Money::from_minor(100_050, Currency::EUR)]);
 }
 
 #[tokio::test]
@@ -839,6 +842,10 @@ async fn a_cycle_while_a_run_is_going_is_409_and_deposits_nothing() {
         "{body}"
     );
     assert_eq!(store.cash_balance(Currency::EUR).unwrap(), cash_before);
+    assert!(
+        store.deposits().unwrap().is_empty(),
+        "no deposit in the ledger"
+    );
 
     release_tx.send(()).unwrap();
     let outcome = tokio::task::spawn_blocking(move || held.join().unwrap())

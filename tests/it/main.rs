@@ -21,6 +21,7 @@ mod generator_properties;
 mod golden;
 mod http_surface;
 mod lan_safety;
+mod ledger_api;
 mod legacy_import;
 mod live_cycle;
 mod matrix;

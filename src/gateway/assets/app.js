@@ -66,7 +66,7 @@ function unlock() {
 
 function loadAll() {
   showError("");
-  return Promise.all([loadPortfolio(), loadOrders(), loadPlan(), loadHistory(), loadBacktest(), loadHealth(), loadSettings()])
+  return Promise.all([loadPortfolio(), loadOrders(), loadPlan(), loadHistory(), loadBacktest(), loadHealth(), loadSettings(), loadLedger()])
     .catch((e) => showError("Could not reach the planner: " + e.message));
 }
 
