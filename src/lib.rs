@@ -21,6 +21,7 @@ pub mod generator;
 mod http_common;
 mod opportunity;
 mod planning;
+mod portfolio_history;
 pub mod shadow;
 pub mod store;
 pub mod sync;

@@ -120,6 +120,13 @@ impl TradingCycle {
                 return Err(error.into());
             }
         };
+        if let Some(amount) = deposit {
+            // Kept with the day's value, so the time-weighted return leaves it out.
+            let eur = amount.to_decimal().to_f64();
+            let today = chrono::Local::now().date_naive();
+            self.on_store(move |s| crate::portfolio_history::record_deposit(s, today, eur))
+                .await?;
+        }
         // Its own task, so a client that hangs up does not stop a cycle between two orders.
         let cycle = {
             let this = self.clone();
