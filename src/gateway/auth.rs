@@ -32,6 +32,7 @@ pub const ALWAYS_OPEN: &[&str] = &[
     "/",
     "/assets/app.js",
     "/assets/app.css",
+    "/assets/chart.js",
 ];
 
 /// The compatibility routes that only compute an answer from their request: they write

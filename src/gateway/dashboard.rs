@@ -1,4 +1,4 @@
-//! The browser dashboard at `/`: three files built into the binary (plain HTML, CSS and
+//! The browser dashboard at `/`: four files built into the binary (plain HTML, CSS and
 //! JavaScript, no third-party code), served with their types and a short cache lifetime.
 
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use super::AppState;
 pub const INDEX_HTML: &str = include_str!("assets/index.html");
 pub const APP_JS: &str = include_str!("assets/app.js");
 pub const APP_CSS: &str = include_str!("assets/app.css");
+pub const CHART_JS: &str = include_str!("assets/chart.js");
 
 /// Everything comes from this server; nothing is loaded from the internet.
 const POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
@@ -27,6 +28,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(
             "/assets/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/assets/chart.js",
+            get(|| async { asset("text/javascript; charset=utf-8", CHART_JS) }),
         )
         .route(
             "/assets/app.css",
@@ -48,5 +53,5 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
 
 /// The page's total transfer size, uncompressed, in bytes.
 pub fn total_bytes() -> usize {
-    INDEX_HTML.len() + APP_JS.len() + APP_CSS.len()
+    INDEX_HTML.len() + APP_JS.len() + APP_CSS.len() + CHART_JS.len()
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use trading_planner::config::Config;
-use trading_planner::gateway::dashboard::{APP_CSS, APP_JS, INDEX_HTML, total_bytes};
+use trading_planner::gateway::dashboard::{APP_CSS, APP_JS, CHART_JS, INDEX_HTML, total_bytes};
 use trading_planner::gateway::{AppState, router};
 use trading_planner::store::Store;
 
@@ -18,6 +18,7 @@ async fn the_page_and_its_assets_are_served_with_their_types() {
         ("/", "text/html", INDEX_HTML),
         ("/assets/app.js", "text/javascript", APP_JS),
         ("/assets/app.css", "text/css", APP_CSS),
+        ("/assets/chart.js", "text/javascript", CHART_JS),
     ] {
         let (status, content_type, bytes) = common::call_raw(&app, "GET", path, "").await;
         assert_eq!(status, 200, "{path}");
@@ -32,6 +33,7 @@ fn nothing_is_loaded_from_elsewhere_and_the_page_is_small() {
         ("index.html", INDEX_HTML),
         ("app.js", APP_JS),
         ("app.css", APP_CSS),
+        ("chart.js", CHART_JS),
     ] {
         assert!(
             !text.contains("http://") && !text.contains("https://"),
@@ -87,6 +89,7 @@ async fn the_routes_the_script_uses_exist() {
         "/api/settings",
         "/api/plans?limit=100",
         "/api/orders",
+        "/api/portfolio/history",
     ] {
         assert!(APP_JS.contains(path.split('?').next().unwrap()), "{path}");
         let (status, body) = common::call(&open, "GET", path, "").await;
