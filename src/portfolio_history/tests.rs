@@ -207,10 +207,11 @@ fn a_recorded_day_keeps_its_deposits_and_is_not_replaced_by_a_backfill() {
             ("2026-03-10".into(), false)
         ]
     );
-    // Same prices: the back-filled days are worth today's value without today's deposit.
+    // Same prices: the back-filled days are worth today's value without today's deposit (to
+    // the cent, as amounts are stored).
     for p in &h.points[..3] {
         assert!(
-            (p.value_eur - (live - 250.0)).abs() < 1e-6,
+            (p.value_eur - (live - 250.0)).abs() <= 0.005 + 1e-9,
             "{p:?} against {live}"
         );
     }
@@ -218,4 +219,31 @@ fn a_recorded_day_keeps_its_deposits_and_is_not_replaced_by_a_backfill() {
     assert!(close_to(h.twr.since_start.unwrap(), 0.0));
     // `days` bounds the points, not the returns.
     assert_eq!(history(&store, today, 2).unwrap().points.len(), 2);
+}
+
+proptest::proptest! {
+    /// Values grown by daily returns with deposits added on top chain back to exactly those
+    /// returns: deposits never count as performance.
+    #[test]
+    fn the_return_since_start_is_the_chained_daily_returns_whatever_the_deposits(
+        start in 1.0f64..1e6,
+        days in proptest::collection::vec((-0.2f64..0.2, proptest::option::of(0.0f64..1e5)), 1..60),
+    ) {
+        let first = day("2026-01-01");
+        let mut points = vec![DailyValue { day: first, value_eur: start, deposit_eur: 0.0, backfilled: false }];
+        let mut expected = 1.0;
+        for (i, (r, deposit)) in days.iter().enumerate() {
+            let deposit = deposit.unwrap_or(0.0);
+            let before = points.last().unwrap().value_eur;
+            points.push(DailyValue {
+                day: first + chrono::Days::new(i as u64 + 1),
+                value_eur: before * (1.0 + r) + deposit,
+                deposit_eur: deposit,
+                backfilled: false,
+            });
+            expected *= 1.0 + r;
+        }
+        let got = twr(&points).since_start.unwrap();
+        proptest::prop_assert!((got - (expected - 1.0)).abs() < 1e-9 * expected.max(1.0), "{got} against {}", expected - 1.0);
+    }
 }
