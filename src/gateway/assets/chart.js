@@ -46,6 +46,10 @@ function lineChart(dates, series, width, options) {
   series.forEach((s, k) => {
     parts += '<path class="s' + (k % 4) + '" d="' + s.values.map((v, i) => (i ? "L" : "M") + x(i).toFixed(1) + " " + y(v).toFixed(1)).join("") + '"/>';
   });
+  // A single day draws no line: show it as a point.
+  series.filter((s) => s.values.length === 1).forEach((s, k) => {
+    parts += '<circle class="dot s' + (k % 4) + '" cx="' + x(0).toFixed(1) + '" cy="' + y(s.values[0]).toFixed(1) + '" r="3"/>';
+  });
   (opts.marks || []).forEach((m) => {
     const v = series[0].values[m.index];
     parts += '<circle class="mark" cx="' + x(m.index).toFixed(1) + '" cy="' + y(v).toFixed(1) + '" r="4"><title>' + svgEscape(m.label) + "</title></circle>";
