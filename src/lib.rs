@@ -22,6 +22,7 @@ mod http_common;
 mod ledger;
 mod opportunity;
 mod planning;
+mod portfolio_history;
 mod security_view;
 pub mod shadow;
 pub mod store;

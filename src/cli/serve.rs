@@ -55,6 +55,13 @@ pub(super) fn serve(
             .with_context(|| format!("--record {}", dir.display()))?;
         state.recorder = Some(Arc::new(recorder));
     }
+    // Today's value of the portfolio, and the days before it back-filled from the stored price
+    // history: without upstream services no quotes sync records them.
+    if let Err(error) =
+        crate::portfolio_history::record_day(&state.store, chrono::Local::now().date_naive())
+    {
+        tracing::warn!(%error, "could not record the portfolio's daily value");
+    }
     let state = Arc::new(state);
     let syncer = Arc::new(
         Syncer::new(

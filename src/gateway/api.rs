@@ -28,6 +28,10 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/upstreams", get(upstreams::upstreams))
         .route("/portfolio", get(portfolio))
+        .route(
+            "/portfolio/history",
+            get(super::value_history::portfolio_history),
+        )
         .route("/securities", get(securities))
         .route("/securities/{symbol}", get(security))
         .route("/targets", get(targets))
@@ -238,7 +242,7 @@ async fn list_plans(
     Ok(Json(json!({ "plans": list, "next_before": next_before })))
 }
 
-fn query_error(field: &str, input: &str, message: &str) -> ApiError {
+pub(super) fn query_error(field: &str, input: &str, message: &str) -> ApiError {
     let shown: String = input.chars().take(64).collect();
     ApiError::Validation(vec![crate::domain::validation::FieldError::value_error(
         vec![json!("query"), json!(field)],

@@ -33,6 +33,7 @@ pub const ALWAYS_OPEN: &[&str] = &[
     "/assets/app.js",
     "/assets/security.js",
     "/assets/app.css",
+    "/assets/chart.js",
     "/assets/ledger.js",
 ];
 

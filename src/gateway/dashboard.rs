@@ -13,6 +13,7 @@ use super::AppState;
 pub const INDEX_HTML: &str = include_str!("assets/index.html");
 pub const APP_JS: &str = include_str!("assets/app.js");
 pub const APP_CSS: &str = include_str!("assets/app.css");
+pub const CHART_JS: &str = include_str!("assets/chart.js");
 pub const SECURITY_JS: &str = include_str!("assets/security.js");
 pub const LEDGER_JS: &str = include_str!("assets/ledger.js");
 
@@ -23,6 +24,11 @@ const POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'
 /// The page and its files: path, content type, body.
 pub const ASSETS: &[(&str, &str, &str)] = &[
     ("/", "text/html; charset=utf-8", INDEX_HTML),
+    (
+        "/assets/chart.js",
+        "text/javascript; charset=utf-8",
+        CHART_JS,
+    ),
     ("/assets/app.js", "text/javascript; charset=utf-8", APP_JS),
     (
         "/assets/security.js",

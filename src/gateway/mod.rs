@@ -29,6 +29,7 @@ pub mod sse;
 pub(crate) mod system;
 mod tee;
 mod upstreams;
+mod value_history;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -24,6 +24,7 @@ mod paper;
 mod plan_queries;
 mod plans;
 mod portfolio;
+mod portfolio_values;
 mod prices;
 mod scores;
 mod settings;
@@ -48,7 +49,7 @@ mod portfolio_tests;
 #[cfg(test)]
 mod settings_tests;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -73,6 +74,7 @@ pub use metrics::{MetricOrigin, MetricRecord, MetricsImport, iso, now_iso};
 pub use paper::{PaperFill, eur_for};
 pub use plans::{NewPlan, PlanRecord, PlanStatus, PlanStepRecord, PlanningRun, RunStatus};
 pub use portfolio::{AllowEmpty, PositionRecord, SecurityRecord};
+pub use portfolio_values::DailyValue;
 pub use prices::{DailyClose, HistorySpan};
 pub use scores::ScoreRecord;
 pub use settings::{CountSetting, EurSetting, FlagSetting, RatioSetting, TradingMode, keys};
@@ -90,6 +92,7 @@ static MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/06-unattributable-open-orders.sql")),
     M::up(include_str!("migrations/07-broker-order-margin.sql")),
     M::up(include_str!("migrations/08-ledger-deposits-trade-fees.sql")),
+    M::up(include_str!("migrations/09-portfolio-values.sql")),
 ];
 
 /// How long a connection waits on a lock held by another connection before failing.

@@ -104,7 +104,7 @@ impl TradingCycle {
             .into());
         }
         let deposit = match deposit {
-            Some(amount) => self.deposit(amount).await?,
+            Some(amount) => self.deposit(amount).await?.map(|id| (id, amount)),
             None => None,
         };
         let runner = Arc::clone(&self.runner);
@@ -113,13 +113,20 @@ impl TradingCycle {
             Ok(run_id) => run_id,
             Err(error) => {
                 // The deposit belonged to this cycle, which does not happen.
-                if let Some(id) = deposit {
+                if let Some((id, _)) = deposit {
                     self.on_store(move |s| s.withdraw_deposit(id)).await?;
                 }
                 // Also a run that started between the check and the start.
                 return Err(error.into());
             }
         };
+        if let Some((_, amount)) = deposit {
+            // Kept with the day's value, so the time-weighted return leaves it out.
+            let eur = amount.to_decimal().to_f64();
+            let today = chrono::Local::now().date_naive();
+            self.on_store(move |s| crate::portfolio_history::record_deposit(s, today, eur))
+                .await?;
+        }
         // Its own task, so a client that hangs up does not stop a cycle between two orders.
         let cycle = {
             let this = self.clone();

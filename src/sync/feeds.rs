@@ -122,6 +122,8 @@ impl Feeds {
             report.candle_days = prices::candles_from_broker(&self.store, tradernet, today).await?;
         }
         report.metrics = super::execution::on_store(&self.store, move |store| {
+            // The grown history also values the past days that had no price before.
+            crate::portfolio_history::backfill_from_history(store, today)?;
             refresh_history_metrics(store, today, Local::now().naive_local())
         })
         .await

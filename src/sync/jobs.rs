@@ -478,7 +478,9 @@ impl Syncer {
         on_store(&self.store, move |s| {
             s.put_quotes(&quotes)?;
             // Each quote is also the day's close so far: the price history grows from it.
-            super::prices::record_quote_closes(s, &quotes, today)
+            super::prices::record_quote_closes(s, &quotes, today)?;
+            // And the day's value of the portfolio.
+            crate::portfolio_history::record_day(s, today)
         })
         .await??;
         Ok(JobOutcome::Updated { rows })

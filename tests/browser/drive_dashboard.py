@@ -12,6 +12,8 @@ Checks, in order, and exits 1 with a message at the first failure:
   5. with the token, a short backtest runs from its form: the chart has one path per strategy
      with as many points as the API gives, the table every figure, at phone and desktop widths;
   6. screenshots at phone and desktop widths are written to DIR.
+With --value only the Value section: the chart's points and deposit marks and the returns shown
+against GET /api/portfolio/history, at phone and desktop widths.
 Prints `plan rendered in N ms` (navigation start to the plan's steps on the page).
 
 With --ledger, only the ledger view is checked, at desktop and phone widths and in dark mode:
@@ -268,6 +270,49 @@ def open_orders(browser, args):
     if browser.console_errors:
         fail("console errors: " + "; ".join(browser.console_errors))
     browser.screenshot(os.path.join(args.out, shot), "portfolio")
+
+
+def check_value_view(browser, what):
+    """The value chart and the returns shown against GET /api/portfolio/history."""
+    problems = browser.evaluate("""(async () => {
+        const { data } = await api("GET", "/api/portfolio/history");
+        const problems = [];
+        const svg = document.querySelector('#value-chart svg');
+        if (!svg) return ['no value chart'];
+        if (svg.getAttribute('role') !== 'img' || !svg.querySelector('title').textContent)
+            problems.push('the chart has no role=img and title');
+        const paths = [...svg.querySelectorAll('path')];
+        if (paths.length !== 1) problems.push(paths.length + ' paths for one value line');
+        const points = paths[0].getAttribute('d').split(/[ML]/).filter(Boolean).length;
+        if (points !== data.points.length)
+            problems.push(points + ' points drawn, the API gives ' + data.points.length);
+        const deposits = data.points.filter((p) => p.deposit_eur > 0).length;
+        if (svg.querySelectorAll('circle.mark').length !== deposits)
+            problems.push('deposit marks differ from the ' + deposits + ' deposit days');
+        const shown = { 'twr-1m': data.twr.one_month, 'twr-1y': data.twr.one_year, 'twr-start': data.twr.since_start };
+        for (const [id, value] of Object.entries(shown)) {
+            const expected = value == null ? '–' : (value * 100).toFixed(1) + ' %';
+            const text = document.getElementById(id).textContent;
+            if (text !== expected) problems.push(id + ' shows ' + text + ', the API gives ' + expected);
+        }
+        if (data.twr.one_month == null) problems.push('no one-month return to compare');
+        return problems;
+    })()""")
+    if problems:
+        fail(f"value view ({what}): " + "; ".join(problems))
+
+
+def value_view(browser, args):
+    """The Value section at desktop and phone widths: chart points and returns as the API's."""
+    for what, width, height, mobile in [("desktop", 1280, 900, False), ("phone", 390, 844, True)]:
+        browser.navigate(args.url + "/", width, height, mobile=mobile)
+        browser.wait_for("!!document.querySelector('#value-chart svg path')", f"the value chart ({what})")
+        check_value_view(browser, what)
+        if browser.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"):
+            fail(f"the value view is wider than the screen ({what})")
+        browser.screenshot(os.path.join(args.out, f"dashboard-value-{what}.png"), "value")
+    if browser.console_errors:
+        fail("console errors: " + "; ".join(browser.console_errors))
 
 
 BACKTEST_PATHS = "document.querySelectorAll('#bt-chart svg path').length"
@@ -636,6 +681,8 @@ def main():
                              "page (positions, allocation and the plan drawn) and the median")
     parser.add_argument("--ledger", action="store_true",
                         help="only check the ledger view (the server has trades and a deposit)")
+    parser.add_argument("--value", action="store_true",
+                        help="only check the Value section against the API")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     browser = Browser(args.chromium)
@@ -644,6 +691,13 @@ def main():
             page_timings(browser, args)
         finally:
             browser.close()
+        return
+    if args.value:
+        try:
+            value_view(browser, args)
+        finally:
+            browser.close()
+        print("dashboard: all checks passed")
         return
     if args.ledger:
         try:

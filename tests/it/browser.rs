@@ -64,6 +64,55 @@ fn the_dashboard_works_in_headless_chromium() {
     assert!(!log.contains("panicked"), "{log}");
 }
 
+/// The Value section on the demo data with a price history imported before the first start:
+/// the service back-fills the past days at start, and the chart and the returns shown are the
+/// API's, at phone and desktop widths.
+#[test]
+fn the_value_chart_shows_the_back_filled_history_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = tempfile::tempdir().unwrap();
+    let store = trading_planner::store::Store::open(&demo.path().join("t.db")).unwrap();
+    trading_planner::demo::load_if_empty(&store)
+        .unwrap()
+        .unwrap();
+    let quotes: std::collections::HashMap<String, f64> = store
+        .quotes()
+        .unwrap()
+        .into_iter()
+        .map(|q| (q.symbol, q.price.to_f64()))
+        .collect();
+    // Sixty days of every held security around its quote, one day in three.
+    let today = chrono::Local::now().date_naive();
+    let mut csv = String::from("symbol,date,close\n");
+    for position in store.positions().unwrap() {
+        let quote = quotes.get(&position.symbol).copied().unwrap_or(100.0);
+        for back in (3..=180).step_by(3) {
+            let day = today - chrono::Days::new(back);
+            let close = quote * (1.0 - back as f64 / 900.0 + 0.02 * (back as f64 / 7.0).sin());
+            csv += &format!("{},{day},{close:.4}\n", position.symbol);
+        }
+    }
+    let file = dir.path().join("prices.csv");
+    std::fs::write(&file, csv).unwrap();
+    let data = dir.path().to_str().unwrap();
+    crate::cli::run_cli_ok(&[
+        "--data-dir",
+        data,
+        "import",
+        "prices",
+        file.to_str().unwrap(),
+    ]);
+    let server = ServerProcess::start(dir.path(), &[("TRADING_PLANNER_AUTH__TOKEN", TOKEN.into())]);
+    let (_, history) = server.get("/api/portfolio/history");
+    let points = history["points"].as_array().unwrap();
+    assert_eq!(points.len(), 61, "60 back-filled days and today: {history}");
+    assert!(history["twr"]["one_month"].is_number(), "{history}");
+    let out = drive_dashboard(&server, &["--value"]);
+    for shot in ["dashboard-value-desktop.png", "dashboard-value-phone.png"] {
+        assert!(out.join(shot).metadata().unwrap().len() > 1000, "{shot}");
+    }
+}
+
 /// With `auth.open_reads` off (the board profile), the page asks for the token, and unlocking
 /// loads the portfolio and the plan without a reload.
 #[test]

@@ -87,6 +87,7 @@ async fn the_routes_the_script_uses_exist() {
         "/api/plans?limit=100",
         "/api/orders",
         "/api/targets",
+        "/api/portfolio/history",
     ] {
         assert!(APP_JS.contains(path.split('?').next().unwrap()), "{path}");
         let (status, body) = common::call(&open, "GET", path, "").await;

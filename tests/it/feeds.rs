@@ -314,6 +314,49 @@ async fn the_backfill_downloads_each_missing_symbol_once_and_resumes_after_a_fai
     );
 }
 
+#[tokio::test]
+async fn the_price_backfill_also_values_the_past_days_of_the_portfolio() {
+    let files = Files::default();
+    files.set("prices/aapl.us.csv", &daily_csv(30));
+    let base = serve_files(&files);
+    let (_dir, store) = temp_store(&["AAPL.US"]);
+    let usd = Currency::new("USD").unwrap();
+    store
+        .replace_positions(
+            &[trading_planner::store::PositionRecord {
+                symbol: "AAPL.US".into(),
+                quantity: trading_planner::domain::Quantity::from_shares(10).unwrap(),
+                avg_price: "90".parse().unwrap(),
+                currency: usd,
+            }],
+            trading_planner::store::AllowEmpty::No,
+        )
+        .unwrap();
+    store
+        .set_fx_rate(trading_planner::domain::FxRate::new(usd, "1.25".parse().unwrap()).unwrap())
+        .unwrap();
+    let feeds = feeds(
+        &store,
+        FeedsConfig {
+            price_csv_url: format!("{base}/prices/{{symbol_lower}}.csv"),
+            price_csv_min_interval_secs: 0.0,
+            ..FeedsConfig::default()
+        },
+    );
+    feeds.refresh_prices().await.unwrap();
+    let closes = store.daily_closes("AAPL.US").unwrap();
+    let values = store.daily_values().unwrap();
+    assert_eq!(values.len(), closes.len(), "one value per day with a close");
+    for (value, (day, close)) in values.iter().zip(&closes) {
+        assert_eq!(value.day, *day);
+        assert!(value.backfilled);
+        assert!(
+            (value.value_eur - 10.0 * close / 1.25).abs() <= 0.005 + 1e-9,
+            "{value:?}"
+        );
+    }
+}
+
 // ---- imports -------------------------------------------------------------------------------
 
 #[test]

@@ -29,6 +29,7 @@ mod operations;
 mod pipeline_example;
 mod pipeline_routes;
 mod planning_api;
+mod portfolio_history;
 mod properties;
 mod research_cycles;
 mod security_page;

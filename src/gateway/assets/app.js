@@ -66,8 +66,37 @@ function unlock() {
 
 function loadAll() {
   showError("");
-  return Promise.all([loadPortfolio(), loadOrders(), loadPlan(), loadHistory(), loadBacktest(), loadHealth(), loadSettings(), loadLedger()])
+  return Promise.all([loadValue(), loadPortfolio(), loadOrders(), loadPlan(), loadHistory(), loadBacktest(), loadHealth(), loadSettings(), loadLedger()])
     .catch((e) => showError("Could not reach the planner: " + e.message));
+}
+
+// ---- value over time ------------------------------------------------------------------------
+
+// The daily values (GET /api/portfolio/history) as a line, deposits marked, and the
+// time-weighted returns; returns are not annualised.
+async function loadValue() {
+  const { status, data } = await api("GET", "/api/portfolio/history");
+  if (status !== 200) { $("value-note").textContent = "Value history: " + detailText(data); return; }
+  $("twr-1m").textContent = pct(data.twr.one_month);
+  $("twr-1y").textContent = pct(data.twr.one_year);
+  $("twr-start").textContent = pct(data.twr.since_start);
+  const points = data.points;
+  const box = $("value-chart");
+  if (!points.length) {
+    box.replaceChildren();
+    $("value-note").textContent = "No daily value yet: the service records one each day.";
+    return;
+  }
+  const dates = points.map((p) => p.date);
+  const marks = points.flatMap((p, index) => (p.deposit_eur > 0 ? [{ index, label: p.date + ": deposit " + eur.format(p.deposit_eur) }] : []));
+  const backfilled = points.filter((p) => p.backfilled).length;
+  const last = points[points.length - 1];
+  const summary = "Portfolio value from " + dates[0] + " to " + last.date + ": " + eur.format(points[0].value_eur) +
+    " to " + eur.format(last.value_eur) + "; " + marks.length + " deposit days marked";
+  box.innerHTML = lineChart(dates, [{ strategy: "value", values: points.map((p) => p.value_eur) }],
+    Math.max(280, Math.min(900, box.clientWidth || 600)), { titleId: "value-chart-title", summary, marks });
+  $("value-note").textContent = points.length + (points.length === 1 ? " day" : " days") + (backfilled ? ", " + backfilled + " of them back-filled from the price history (today's positions taken back through the trades, today's FX rates)" : "") +
+    (marks.length ? "; points mark deposits." : ".");
 }
 
 // ---- portfolio ------------------------------------------------------------------------------
@@ -373,47 +402,9 @@ const FIGURES = {
   fees_eur: (x) => eur.format(x), trades: String, avg_distance_pp: (x) => x.toFixed(2) + " pp",
   peak_weight: pct, avg_idle_cash: pct, unexecutable_steps: String, final_value_eur: (x) => eur.format(x),
 };
-const compactEur = new Intl.NumberFormat(undefined, { style: "currency", currency: "EUR", notation: "compact", maximumFractionDigits: 1 });
 let backtestId = null;
 let backtestEndedId = null;
 let backtestReport = null;
-
-const svgEscape = (text) => String(text).replace(/[&<>"]/g, (c) => "&#" + c.charCodeAt(0) + ";");
-
-// Step between axis labels: 1, 2 or 5 times a power of ten, giving about `count` labels.
-function niceStep(span, count) {
-  const raw = span / count, power = Math.pow(10, Math.floor(Math.log10(raw)));
-  return [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
-}
-
-// An inline SVG line chart: one path per series over shared dates, axes with a few labels.
-function lineChart(dates, series, width) {
-  const height = 240, left = 56, right = 8, top = 8, bottom = 22;
-  const values = series.flatMap((s) => s.values);
-  let min = Math.min(...values), max = Math.max(...values);
-  if (max === min) { max += 1; min -= 1; }
-  const step = niceStep(max - min, 4);
-  min = Math.floor(min / step) * step; max = Math.ceil(max / step) * step;
-  const x = (i) => left + (dates.length > 1 ? i / (dates.length - 1) : 0) * (width - left - right);
-  const y = (v) => top + (max - v) / (max - min) * (height - top - bottom);
-  let parts = "";
-  for (let v = min; v <= max + step / 2; v += step) {
-    parts += '<line class="axis" x1="' + left + '" x2="' + (width - right) + '" y1="' + y(v).toFixed(1) + '" y2="' + y(v).toFixed(1) + '"/>' +
-      '<text x="' + (left - 4) + '" y="' + (y(v) + 4).toFixed(1) + '" text-anchor="end">' + svgEscape(compactEur.format(v)) + "</text>";
-  }
-  const years = dates.map((d, i) => [d.slice(0, 4), i]).filter(([year], i) => i === 0 || year !== dates[i - 1].slice(0, 4));
-  const every = Math.ceil(years.length / Math.max(1, Math.floor((width - left) / 48)));
-  years.filter((_, k) => k % every === 0).forEach(([year, i]) => {
-    parts += '<text x="' + x(i).toFixed(1) + '" y="' + (height - 6) + '" text-anchor="middle">' + year + "</text>";
-  });
-  series.forEach((s, k) => {
-    parts += '<path class="s' + (k % 4) + '" d="' + s.values.map((v, i) => (i ? "L" : "M") + x(i).toFixed(1) + " " + y(v).toFixed(1)).join("") + '"/>';
-  });
-  const summary = "Value from " + dates[0] + " to " + dates[dates.length - 1] + ": " +
-    series.map((s) => s.strategy + " " + eur.format(s.values[0]) + " to " + eur.format(s.values[s.values.length - 1])).join("; ");
-  return '<svg class="plot" viewBox="0 0 ' + width + " " + height + '" role="img" aria-labelledby="bt-chart-title">' +
-    '<title id="bt-chart-title">' + svgEscape(summary) + "</title>" + parts + "</svg>";
-}
 
 function renderBacktestRun() {
   const run = backtestReport.runs[Number($("bt-select").value) || 0];
