@@ -16,7 +16,8 @@ function niceStep(span, count) {
 
 // One path per series ({strategy, values}) over shared ISO `dates`. Options: `titleId` (the
 // SVG's accessible name), `summary` (its text; by default each series' first and last value),
-// `marks` ([{index, label}] drawn as points on the first series, each with its own title).
+// `marks` ([{index, label}] drawn as points on the first series, each with its own title),
+// `format` (the value axis' labels; compact EUR by default).
 function lineChart(dates, series, width, options) {
   const opts = options || {};
   const titleId = opts.titleId || "bt-chart-title";
@@ -31,7 +32,7 @@ function lineChart(dates, series, width, options) {
   let parts = "";
   for (let v = min; v <= max + step / 2; v += step) {
     parts += '<line class="axis" x1="' + left + '" x2="' + (width - right) + '" y1="' + y(v).toFixed(1) + '" y2="' + y(v).toFixed(1) + '"/>' +
-      '<text x="' + (left - 4) + '" y="' + (y(v) + 4).toFixed(1) + '" text-anchor="end">' + svgEscape(compactEur.format(v)) + "</text>";
+      '<text x="' + (left - 4) + '" y="' + (y(v) + 4).toFixed(1) + '" text-anchor="end">' + svgEscape((opts.format || compactEur.format)(v)) + "</text>";
   }
   // Years on the axis; months when the dates span less than two years.
   const days = dates.length > 1 ? (Date.parse(dates[dates.length - 1]) - Date.parse(dates[0])) / 864e5 : 0;

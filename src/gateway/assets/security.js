@@ -1,7 +1,7 @@
 // The page of one security at #security/SYMBOL: its price chart from the stored history, its
 // metrics with where they came from and how old they are, its score and components, its target
-// and band, our trades of it and its open orders. Uses app.js's helpers ($, api, cell, fillRows,
-// pct, points, svgEscape, niceStep).
+// and band, our trades of it and its open orders. Uses chart.js's lineChart and app.js's helpers
+// ($, api, cell, fillRows, pct, points).
 "use strict";
 
 const HASH_PREFIX = "#security/";
@@ -13,34 +13,15 @@ function age(hours) {
   return Math.round(hours / 24) + " days";
 }
 
-// An inline SVG line of daily closes, drawn at the width it is shown at; a labelled title says
-// what it shows for screen readers.
+// The daily closes as the dashboard's line chart (chart.js), in the security's currency.
 function priceChart(history, currency, width) {
-  const height = 200, left = 52, right = 8, top = 8, bottom = 22;
-  const values = history.map((h) => h.close);
-  let min = Math.min(...values), max = Math.max(...values);
-  if (max === min) { max += 1; min -= 1; }
-  const step = niceStep(max - min, 4);
-  min = Math.floor(min / step) * step; max = Math.ceil(max / step) * step;
-  const x = (i) => left + (history.length > 1 ? i / (history.length - 1) : 0) * (width - left - right);
-  const y = (v) => top + (max - v) / (max - min) * (height - top - bottom);
-  let parts = "";
-  for (let v = min; v <= max + step / 2; v += step) {
-    parts += '<line class="axis" x1="' + left + '" x2="' + (width - right) + '" y1="' + y(v).toFixed(1) + '" y2="' + y(v).toFixed(1) + '"/>' +
-      '<text x="' + (left - 4) + '" y="' + (y(v) + 4).toFixed(1) + '" text-anchor="end">' + svgEscape(Number(v.toPrecision(6))) + "</text>";
-  }
-  // A date label at each end, and one in the middle where there is room.
-  const labels = width > 420 ? [0, Math.floor((history.length - 1) / 2), history.length - 1] : [0, history.length - 1];
-  for (const i of new Set(labels)) {
-    const anchor = i === 0 ? "start" : i === history.length - 1 ? "end" : "middle";
-    parts += '<text x="' + x(i).toFixed(1) + '" y="' + (height - 6) + '" text-anchor="' + anchor + '">' + svgEscape(history[i].date) + "</text>";
-  }
-  parts += '<path class="s0" d="' + values.map((v, i) => (i ? "L" : "M") + x(i).toFixed(1) + " " + y(v).toFixed(1)).join("") + '"/>';
   const first = history[0], last = history[history.length - 1];
-  const summary = "Daily close from " + first.date + " to " + last.date + ": " + first.close + " to " + last.close + " " + currency +
-    " (" + history.length + " days)";
-  return '<svg class="plot" viewBox="0 0 ' + width + " " + height + '" role="img" aria-labelledby="security-chart-title">' +
-    '<title id="security-chart-title">' + svgEscape(summary) + "</title>" + parts + "</svg>";
+  return lineChart(history.map((h) => h.date), [{ strategy: "close", values: history.map((h) => h.close) }], width, {
+    titleId: "security-chart-title",
+    summary: "Daily close from " + first.date + " to " + last.date + ": " + first.close + " to " + last.close + " " +
+      currency + " (" + history.length + " days)",
+    format: (v) => String(Number(v.toPrecision(6))),
+  });
 }
 
 function describeTarget(t) {
