@@ -124,8 +124,17 @@ impl TradingCycle {
             // Kept with the day's value, so the time-weighted return leaves it out.
             let eur = amount.to_decimal().to_f64();
             let today = chrono::Local::now().date_naive();
-            self.on_store(move |s| crate::portfolio_history::record_deposit(s, today, eur))
-                .await?;
+            // The run has started: a failure here is logged, not a reason to stop the cycle.
+            let recorded = on_store(&self.store, move |s| {
+                crate::portfolio_history::record_deposit(s, today, eur)
+            })
+            .await;
+            if let Err(error) = recorded
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+            {
+                tracing::warn!(%error, "could not record the deposit with the day's value");
+            }
         }
         // Its own task, so a client that hangs up does not stop a cycle between two orders.
         let cycle = {

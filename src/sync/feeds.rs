@@ -123,7 +123,9 @@ impl Feeds {
         }
         report.metrics = super::execution::on_store(&self.store, move |store| {
             // The grown history also values the past days that had no price before.
-            crate::portfolio_history::backfill_from_history(store, today)?;
+            if let Err(error) = crate::portfolio_history::backfill_from_history(store, today) {
+                tracing::warn!(%error, "could not back-fill the portfolio's daily values");
+            }
             refresh_history_metrics(store, today, Local::now().naive_local())
         })
         .await

@@ -479,8 +479,11 @@ impl Syncer {
             s.put_quotes(&quotes)?;
             // Each quote is also the day's close so far: the price history grows from it.
             super::prices::record_quote_closes(s, &quotes, today)?;
-            // And the day's value of the portfolio.
-            crate::portfolio_history::record_day(s, today)
+            // And the day's value of the portfolio, which does not make the quotes stale.
+            if let Err(error) = crate::portfolio_history::record_day(s, today) {
+                tracing::warn!(%error, "could not record the portfolio's daily value");
+            }
+            Ok::<_, StoreError>(())
         })
         .await??;
         Ok(JobOutcome::Updated { rows })

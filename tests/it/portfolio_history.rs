@@ -131,3 +131,52 @@ async fn a_deposit_of_a_trading_cycle_is_kept_with_the_days_value() {
         "{last} against {total}"
     );
 }
+
+/// The quotes sync records the day's value: 2 ASML.EU at the fake broker's 702.4 EUR and
+/// 5,000 EUR cash.
+#[tokio::test]
+async fn the_quotes_sync_records_the_days_value() {
+    use trading_planner::config::{ServiceConfig, UpstreamConfig};
+    use trading_planner::domain::{Currency, Money, Quantity};
+    use trading_planner::store::{AllowEmpty, PositionRecord, SecurityRecord};
+    use trading_planner::sync::jobs::{Job, Syncer};
+
+    let fake =
+        crate::fake_upstreams::FakeUpstream::start(crate::fake_upstreams::FakeKind::Tradernet);
+    let (_dir, store) = store();
+    let asml = SecurityRecord::new("ASML.EU", "ASML Holding", Currency::EUR);
+    store.replace_securities(&[asml], AllowEmpty::No).unwrap();
+    store
+        .replace_positions(
+            &[PositionRecord {
+                symbol: "ASML.EU".into(),
+                quantity: Quantity::from_shares(2).unwrap(),
+                avg_price: "600".parse().unwrap(),
+                currency: Currency::EUR,
+            }],
+            AllowEmpty::No,
+        )
+        .unwrap();
+    store
+        .replace_cash_balances(
+            &[Money::parse("5000", Currency::EUR).unwrap()],
+            AllowEmpty::No,
+        )
+        .unwrap();
+    let config = UpstreamConfig {
+        tradernet: ServiceConfig {
+            url: fake.url(),
+            min_interval_secs: 0.0,
+            ..ServiceConfig::default()
+        },
+        ..Default::default()
+    };
+    let upstreams = Arc::new(trading_planner::upstream::Upstreams::new(&config).unwrap());
+    let syncer = Syncer::new(Arc::clone(&store), upstreams, Default::default()).unwrap();
+    syncer.run(Job::Quotes).await.unwrap();
+    let values = store.daily_values().unwrap();
+    assert_eq!(values.len(), 1, "{values:?}");
+    assert_eq!(values[0].day, today());
+    assert!(!values[0].backfilled);
+    assert_eq!(values[0].value_eur, 2.0 * 702.4 + 5000.0);
+}
