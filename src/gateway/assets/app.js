@@ -642,6 +642,12 @@ async function saveSettings(event) {
 
 let events = null;
 
+// A page the browser keeps for "back" (the back/forward cache) would hold its stream open, and
+// a browser opens only six connections to a host: after a few visits the next page's requests
+// would wait for ever. The stream closes when the page is hidden and reopens when it returns.
+window.addEventListener("pagehide", () => { if (events) { events.close(); events = null; } });
+window.addEventListener("pageshow", (e) => { if (e.persisted && !events) listen(); });
+
 function listen() {
   if (!window.EventSource) return;
   events = new EventSource("/api/events");
