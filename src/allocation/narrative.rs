@@ -29,18 +29,24 @@ pub fn step_narrative(step: &Step) -> String {
             fee = step.fee_eur,
         ),
         Side::Buy => {
+            // Idle cash may top up a security already at (or just over) its target while the
+            // lot stays inside the band; the sentence then says "over", never "under".
+            let side = if step.weight_before < step.target {
+                "under"
+            } else {
+                "over"
+            };
+            let position = format!(
+                "{} is {gap:.1} pp {side} its {target:.1} % target (now {before:.1} %)",
+                step.symbol
+            );
             let lead = if step.idle_cash > 0.0 {
                 format!(
-                    "Cash is {:.1} pp above its reserve; {} is {gap:.1} pp under its \
-                     {target:.1} % target (now {before:.1} %)",
-                    step.idle_cash * 100.0,
-                    step.symbol
+                    "Cash is {:.1} pp above its reserve; {position}",
+                    step.idle_cash * 100.0
                 )
             } else {
-                format!(
-                    "{} is {gap:.1} pp under its {target:.1} % target (now {before:.1} %)",
-                    step.symbol
-                )
+                position
             };
             let verb = if step.opens {
                 "open a new position at"
@@ -173,13 +179,19 @@ pub(crate) fn check_step_narrative(step: &Step) -> Result<(), String> {
     if let Some(missing) = required.iter().find(|f| !quoted.contains(f)) {
         return Err(format!("{text:?} leaves out {missing}"));
     }
-    let word = match step.side {
-        Side::Sell => "over",
-        Side::Buy => "under",
+    let word = if step.weight_before < step.target {
+        "under"
+    } else {
+        "over"
     };
+    // A sell is always of an overweight position; a buy is of an underweight one, unless it
+    // invests cash idle above the reserve, and then it still stays inside the band.
     let signed_right = match step.side {
         Side::Sell => step.weight_before > step.target,
-        Side::Buy => step.weight_before < step.target,
+        Side::Buy => {
+            step.weight_before < step.target
+                || (step.idle_cash > 0.0 && step.weight_after <= step.target + step.band + 1e-9)
+        }
     };
     if !signed_right || !text.contains(&format!("{gap} pp {word} its")) {
         return Err(format!(

@@ -305,6 +305,54 @@ fn a_trade_whose_costs_outweigh_the_drift_it_removes_is_not_proposed() {
 }
 
 #[test]
+fn a_buy_of_idle_cash_into_a_security_at_its_target_says_over_not_under() {
+    let mut step = search::Step {
+        side: Side::Buy,
+        symbol: "S0".into(),
+        name: "S0 Corp".into(),
+        currency: "EUR".into(),
+        quantity: 30,
+        price: 16.15,
+        value_eur: 484.50,
+        fee_eur: 2.97,
+        target: 0.15,
+        band: 0.0375,
+        weight_before: 0.150_000_1,
+        weight_after: 0.154,
+        cash_before: 20_000.0,
+        converted_eur: 0.0,
+        converted_amount: 0.0,
+        rate: 1.0,
+        rate_date: None,
+        opens: false,
+        idle_cash: 0.163,
+        narrative: String::new(),
+    };
+    step.narrative = narrative::step_narrative(&step);
+    assert!(
+        step.narrative
+            .contains("S0 is 0.0 pp over its 15.0 % target (now 15.0 %)"),
+        "{}",
+        step.narrative
+    );
+    check_step_narrative(&step).unwrap();
+
+    step.weight_before = 0.149;
+    step.narrative = narrative::step_narrative(&step);
+    assert!(
+        step.narrative
+            .contains("S0 is 0.1 pp under its 15.0 % target")
+    );
+    check_step_narrative(&step).unwrap();
+
+    // Without idle cash, a buy of a security at its target is a planner error the check catches.
+    step.weight_before = 0.150_000_1;
+    step.idle_cash = 0.0;
+    step.narrative = narrative::step_narrative(&step);
+    assert!(check_step_narrative(&step).is_err());
+}
+
+#[test]
 fn the_plan_never_holds_more_steps_than_allowed() {
     let assets = (0..8)
         .map(|i| asset(&format!("S{i}"), "EUR", 10.0, 0.0, &format!("G{i}")))
