@@ -127,17 +127,29 @@ pub(super) fn open_store_for_serving(config: &Config, data_dir: &Path) -> anyhow
         {
             let store = Store::open(&partial)
                 .with_context(|| format!("creating the database {}", partial.display()))?;
-            if let Some(report) = demo::load_if_empty(&store).context("loading the demo data")? {
-                tracing::info!("first start: loaded the demo data ({report})");
-            }
+            load_demo(&store, "first start")?;
         }
         std::fs::rename(&partial, &path)
             .with_context(|| format!("moving the new database to {}", path.display()))?;
         return open_store(config, data_dir);
     }
     let store = open_store(config, data_dir)?;
-    if let Some(report) = demo::load_if_empty(&store).context("loading the demo data")? {
-        tracing::info!("empty database: loaded the demo data ({report})");
-    }
+    load_demo(&store, "empty database")?;
     Ok(store)
+}
+
+/// Loads the demo dataset into an empty database, with a year of invented closes so that the
+/// value chart and the security pages have something to draw from the first start.
+fn load_demo(store: &Store, occasion: &str) -> anyhow::Result<()> {
+    if let Some(report) = demo::load_if_empty(store).context("loading the demo data")? {
+        let today = chrono::Local::now().date_naive();
+        let closes =
+            demo::seed_price_history(store, today).context("writing the demo price history")?;
+        tracing::info!(
+            "{occasion}: loaded the demo data ({report}, {closes} invented daily closes over \
+             the last {} days)",
+            demo::HISTORY_DAYS
+        );
+    }
+    Ok(())
 }

@@ -8,13 +8,15 @@
 
 mod dataset;
 mod files;
+mod history;
 mod records;
 
 use std::fmt;
 
-use crate::store::{Store, StoreError, now_iso};
+use crate::store::{DemoDerived, Store, StoreError, now_iso};
 use dataset::Dataset;
 use files::DemoFiles;
+pub use history::{HISTORY_DAYS, seed_price_history};
 
 /// The `source` of every row and freshness mark the demo writes, so the dashboard can say the
 /// data is demo data.
@@ -111,6 +113,22 @@ pub fn load_if_empty(store: &Store) -> Result<Option<DemoReport>, DemoError> {
     let now = now_iso();
     let dataset = Dataset::parse(&DemoFiles::BUNDLED, &now)?;
     dataset.write(store, &now).map(Some)
+}
+
+/// Called before an account's own positions are written: when the stored positions are the
+/// demo's, forgets what was derived from the demo (its invented closes, the metrics computed
+/// from them, the demo portfolio's daily values), so that none of it is taken for the
+/// account's history. `None` when the positions were not the demo's.
+pub fn forget_if_replacing(store: &Store) -> Result<Option<DemoDerived>, StoreError> {
+    let demo = store
+        .data_freshness("positions")?
+        .is_some_and(|f| f.source == DEMO_SOURCE);
+    if !demo {
+        return Ok(None);
+    }
+    store
+        .forget_demo_derived(crate::sync::history_metrics::HISTORY_SOURCE)
+        .map(Some)
 }
 
 fn failed(action: &'static str) -> impl Fn(StoreError) -> DemoError {

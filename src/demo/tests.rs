@@ -1,5 +1,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{Datelike, Weekday};
 use tempfile::TempDir;
 
 use super::files::{SCORES_FILE, SECURITIES_FILE, SETTINGS_FILE};
@@ -516,4 +517,181 @@ fn a_live_store_stays_live_and_own_configuration_is_kept() {
     assert_eq!(store.allocation_targets().unwrap(), vec![own_target]);
     assert!(store.data_freshness("targets").unwrap().is_none());
     assert!(report.securities >= 38);
+}
+
+fn demo_history(today: chrono::NaiveDate) -> Vec<crate::store::DailyClose> {
+    let dataset = Dataset::parse(&DemoFiles::BUNDLED, &now_iso()).unwrap();
+    history::invented_closes(&dataset.quotes, &dataset.metrics, today)
+}
+
+fn closes_by_symbol(
+    rows: &[crate::store::DailyClose],
+) -> BTreeMap<String, Vec<(chrono::NaiveDate, f64)>> {
+    let mut by_symbol: BTreeMap<String, Vec<(chrono::NaiveDate, f64)>> = BTreeMap::new();
+    for row in rows {
+        by_symbol
+            .entry(row.symbol.clone())
+            .or_default()
+            .push((row.day, row.close));
+    }
+    by_symbol
+}
+
+#[test]
+fn the_invented_history_ends_at_each_quote_with_a_close_per_weekday_of_the_year() {
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+    let dataset = Dataset::parse(&DemoFiles::BUNDLED, &now_iso()).unwrap();
+    let by_symbol = closes_by_symbol(&demo_history(today));
+    assert_eq!(by_symbol.len(), dataset.quotes.len());
+    for quote in &dataset.quotes {
+        let closes = &by_symbol[&quote.symbol];
+        // 2025-11-27 to 2026-12-04: 373 days, 267 of them weekdays.
+        assert_eq!(closes.len(), 267, "{}", quote.symbol);
+        assert_eq!(closes.first().unwrap().0.to_string(), "2025-11-27");
+        assert_eq!(*closes.last().unwrap(), (today, quote.price.to_f64()));
+        assert!(closes.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(closes.iter().all(|(d, c)| {
+            c.is_finite() && *c > 0.0 && !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+        }));
+    }
+}
+
+#[test]
+fn the_invented_history_moves_with_each_securitys_demo_volatility_and_is_the_same_every_start() {
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+    let rows = demo_history(today);
+    assert_eq!(rows, demo_history(today), "seeded by symbol");
+    let dataset = Dataset::parse(&DemoFiles::BUNDLED, &now_iso()).unwrap();
+    let by_symbol = closes_by_symbol(&rows);
+    let mut shapes = BTreeSet::new();
+    for (symbol, closes) in &by_symbol {
+        let returns: Vec<f64> = closes.windows(2).map(|w| (w[1].1 / w[0].1).ln()).collect();
+        let n = returns.len() as f64;
+        let mean = returns.iter().sum::<f64>() / n;
+        let variance = returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        let annual = (variance * 252.0).sqrt();
+        let demo = dataset
+            .metrics
+            .iter()
+            .find(|m| &m.symbol == symbol && m.metric == "VOLATILITY_ANNUAL")
+            .unwrap()
+            .value;
+        // 266 returns estimate a volatility to about ±4.4 % of itself (one standard error).
+        assert!(
+            (annual / demo - 1.0).abs() < 0.2,
+            "{symbol}: {annual:.3} drawn, {demo:.3} in the demo"
+        );
+        // Distinct walks, not one shape scaled.
+        shapes.insert(format!("{:.6}", closes[100].1 / closes[266].1));
+    }
+    assert_eq!(shapes.len(), by_symbol.len());
+}
+
+#[test]
+fn seeding_the_history_values_the_demo_portfolio_over_the_year_and_keeps_real_closes() {
+    let (_dir, store, _) = loaded();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+    let real = crate::store::DailyClose {
+        symbol: "SAP.EU".into(),
+        day: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+        close: 123.45,
+    };
+    store.put_daily_closes(std::slice::from_ref(&real), false).unwrap();
+    let added = seed_price_history(&store, today).unwrap();
+    assert_eq!(added, demo_history(today).len() - 1);
+    assert_eq!(
+        seed_price_history(&store, today).unwrap(),
+        0,
+        "a second seed adds nothing"
+    );
+    let sap = store.daily_closes("SAP.EU").unwrap();
+    assert!(sap.contains(&(real.day, real.close)));
+    let filled = crate::portfolio_history::backfill_from_history(&store, today).unwrap();
+    assert_eq!(filled, 266, "every weekday before today is valued");
+}
+
+#[test]
+fn a_real_close_replaces_an_invented_one_of_the_same_day_and_never_the_other_way() {
+    let (_dir, store) = temp_store();
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 6, d).unwrap();
+    let close = |d: u32, close: f64| crate::store::DailyClose {
+        symbol: "SAP.EU".into(),
+        day: day(d),
+        close,
+    };
+    assert_eq!(
+        store
+            .put_invented_closes(&[close(1, 10.0), close(2, 11.0), close(3, 12.0)])
+            .unwrap(),
+        3
+    );
+    // A back-fill adds missing days and takes the place of invented ones; a later quote of the
+    // day replaces any close.
+    assert_eq!(
+        store
+            .put_daily_closes(&[close(1, 20.0), close(4, 22.0)], false)
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.put_daily_closes(&[close(2, 21.0)], true).unwrap(), 1);
+    assert_eq!(store.put_invented_closes(&[close(1, 99.0)]).unwrap(), 0);
+    assert_eq!(
+        store.daily_closes("SAP.EU").unwrap(),
+        [
+            (day(1), 20.0),
+            (day(2), 21.0),
+            (day(3), 12.0),
+            (day(4), 22.0)
+        ]
+    );
+    assert_eq!(store.invented_close_count().unwrap(), 1);
+}
+
+#[test]
+fn the_accounts_own_positions_make_the_demo_forget_its_invented_history_and_values() {
+    let (_dir, store, _) = loaded();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+    let real = crate::store::DailyClose {
+        symbol: "SAP.EU".into(),
+        day: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+        close: 123.45,
+    };
+    store.put_daily_closes(std::slice::from_ref(&real), false).unwrap();
+    seed_price_history(&store, today).unwrap();
+    crate::portfolio_history::backfill_from_history(&store, today).unwrap();
+    crate::sync::history_metrics::refresh_history_metrics(
+        &store,
+        today,
+        today.and_hms_opt(18, 0, 0).unwrap(),
+    )
+    .unwrap();
+    let from_history = |store: &Store| {
+        store
+            .metric_origins()
+            .unwrap()
+            .iter()
+            .filter(|o| o.source == crate::sync::history_metrics::HISTORY_SOURCE)
+            .count()
+    };
+    assert!(from_history(&store) > 0);
+    let demo_metrics = store.metric_origins().unwrap().len() - from_history(&store);
+
+    let forgotten = forget_if_replacing(&store).unwrap().unwrap();
+    assert_eq!(forgotten.invented_closes, demo_history(today).len() - 1);
+    assert_eq!(forgotten.daily_values, 266);
+    assert!(forgotten.history_metrics > 0);
+    assert_eq!(store.invented_close_count().unwrap(), 0);
+    assert_eq!(
+        store.daily_closes("SAP.EU").unwrap(),
+        [(real.day, real.close)]
+    );
+    assert!(store.daily_values().unwrap().is_empty());
+    assert_eq!(from_history(&store), 0);
+    assert_eq!(store.metric_origins().unwrap().len(), demo_metrics);
+
+    // Once the positions are the account's, nothing more is forgotten.
+    store
+        .mark_refreshed("positions", "tradernet", &now_iso())
+        .unwrap();
+    assert_eq!(forget_if_replacing(&store).unwrap(), None);
 }

@@ -13,6 +13,7 @@
 //! (deposits, and trades and deposits listed together), `settings`, `upstream_status` (upstream health
 //! and data freshness).
 
+mod demo_derived;
 mod deposits;
 mod fx;
 mod ledger;
@@ -63,6 +64,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
+pub use demo_derived::DemoDerived;
 pub use deposits::Deposit;
 pub use fx::DatedRate;
 pub use ledger::{
@@ -93,6 +95,7 @@ static MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/07-broker-order-margin.sql")),
     M::up(include_str!("migrations/08-ledger-deposits-trade-fees.sql")),
     M::up(include_str!("migrations/09-portfolio-values.sql")),
+    M::up(include_str!("migrations/11-invented-demo-closes.sql")),
 ];
 
 /// How long a connection waits on a lock held by another connection before failing.

@@ -29,13 +29,47 @@ const DAY_FORMAT: &str = "%Y-%m-%d";
 impl Store {
     /// Writes `closes` in one transaction and returns how many rows changed. `replace`: a day
     /// already stored takes the new close (a later quote of the same day, the broker's candle);
-    /// otherwise stored days are kept and only missing ones are added (a back-fill). Symbols
-    /// are upper-cased; a close that is not a positive finite number refuses the whole batch.
+    /// otherwise stored days are kept and only missing ones are added (a back-fill). Either way
+    /// a real close replaces an invented one (see [`Store::put_invented_closes`]). Symbols are
+    /// upper-cased; a close that is not a positive finite number refuses the whole batch.
     pub fn put_daily_closes(
         &self,
         closes: &[DailyClose],
         replace: bool,
     ) -> Result<usize, StoreError> {
+        let sql = if replace {
+            "INSERT INTO daily_prices (symbol, day, close) VALUES (?1, ?2, ?3) \
+             ON CONFLICT(symbol, day) DO UPDATE SET close = excluded.close, invented = 0 \
+             WHERE close <> excluded.close OR invented = 1"
+        } else {
+            "INSERT INTO daily_prices (symbol, day, close) VALUES (?1, ?2, ?3) \
+             ON CONFLICT(symbol, day) DO UPDATE SET close = excluded.close, invented = 0 \
+             WHERE invented = 1"
+        };
+        self.write_closes(closes, sql)
+    }
+
+    /// Adds closes the demo invented, marked as such, to the days that have none; a stored
+    /// close is kept. Returns how many were added.
+    pub fn put_invented_closes(&self, closes: &[DailyClose]) -> Result<usize, StoreError> {
+        self.write_closes(
+            closes,
+            "INSERT INTO daily_prices (symbol, day, close, invented) VALUES (?1, ?2, ?3, 1) \
+             ON CONFLICT(symbol, day) DO NOTHING",
+        )
+    }
+
+    /// How many of the stored closes are invented.
+    pub fn invented_close_count(&self) -> Result<usize, StoreError> {
+        self.read(|conn| {
+            let n: i64 = conn
+                .prepare_cached("SELECT COUNT(*) FROM daily_prices WHERE invented = 1")?
+                .query_row([], |r| r.get(0))?;
+            Ok(usize::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn write_closes(&self, closes: &[DailyClose], sql: &str) -> Result<usize, StoreError> {
         if let Some(bad) = closes
             .iter()
             .find(|c| !(c.close.is_finite() && c.close > 0.0) || c.symbol.trim().is_empty())
@@ -45,14 +79,6 @@ impl Store {
                 reason: format!("{} {} {}", bad.symbol, bad.day, bad.close),
             });
         }
-        let sql = if replace {
-            "INSERT INTO daily_prices (symbol, day, close) VALUES (?1, ?2, ?3) \
-             ON CONFLICT(symbol, day) DO UPDATE SET close = excluded.close \
-             WHERE close <> excluded.close"
-        } else {
-            "INSERT INTO daily_prices (symbol, day, close) VALUES (?1, ?2, ?3) \
-             ON CONFLICT(symbol, day) DO NOTHING"
-        };
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut changed = 0;

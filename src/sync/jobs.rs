@@ -321,6 +321,13 @@ impl Syncer {
             // Holdings the universe does not list yet get a minimal security row, because
             // positions refer to securities.
             s.insert_missing_securities(&stubs)?;
+            if let Some(forgotten) = crate::demo::forget_if_replacing(s)? {
+                tracing::info!(
+                    ?forgotten,
+                    "the account's positions replace the demo's: forgot the demo's invented \
+                     closes, the metrics computed from them and its daily values"
+                );
+            }
             s.replace_positions(&positions, AllowEmpty::No)?;
             if !quotes.is_empty() {
                 s.put_quotes(&quotes)?;

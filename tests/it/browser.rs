@@ -2,6 +2,7 @@
 //! protocol by `tests/browser/drive_dashboard.py` against the binary serving the demo data.
 //! Screenshots at phone and desktop widths go to `test-artifacts/dashboard/`.
 
+use chrono::Datelike;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -21,29 +22,7 @@ fn the_dashboard_works_in_headless_chromium() {
         (server.get(&run).1["state"] == "finished").then_some(())
     });
 
-    // A year of ASML's closes, as `import prices` stores them, for its page's chart.
-    let prices = dir.path().join("asml.csv");
-    let first = chrono::NaiveDate::from_ymd_opt(2025, 12, 1).unwrap();
-    let rows: String = (0..250)
-        .map(|i| {
-            let day = first + chrono::Duration::days(i);
-            format!(
-                "{day},{:.2}\n",
-                600.0 + (i as f64 / 9.0).sin() * 40.0 + i as f64 / 5.0
-            )
-        })
-        .collect();
-    std::fs::write(&prices, format!("Date,Close\n{rows}")).unwrap();
-    crate::cli::run_cli_ok(&[
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-        "import",
-        "prices",
-        prices.to_str().unwrap(),
-        "--symbol",
-        "ASML.EU",
-    ]);
-
+    // The security pages draw the demo's year of invented closes.
     let out = drive_dashboard(&server, &[]);
     for shot in [
         "dashboard-phone.png",
@@ -64,48 +43,25 @@ fn the_dashboard_works_in_headless_chromium() {
     assert!(!log.contains("panicked"), "{log}");
 }
 
-/// The Value section on the demo data with a price history imported before the first start:
-/// the service back-fills the past days at start, and the chart and the returns shown are the
-/// API's, at phone and desktop widths.
+/// The Value section on a first start: the demo's year of invented closes is back-filled into
+/// daily values at start, and the chart and the returns shown are the API's, at phone and
+/// desktop widths.
 #[test]
 fn the_value_chart_shows_the_back_filled_history_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = tempfile::tempdir().unwrap();
-    let store = trading_planner::store::Store::open(&demo.path().join("t.db")).unwrap();
-    trading_planner::demo::load_if_empty(&store)
-        .unwrap()
-        .unwrap();
-    let quotes: std::collections::HashMap<String, f64> = store
-        .quotes()
-        .unwrap()
-        .into_iter()
-        .map(|q| (q.symbol, q.price.to_f64()))
-        .collect();
-    // Sixty days of every held security around its quote, one day in three.
     let today = chrono::Local::now().date_naive();
-    let mut csv = String::from("symbol,date,close\n");
-    for position in store.positions().unwrap() {
-        let quote = quotes.get(&position.symbol).copied().unwrap_or(100.0);
-        for back in (3..=180).step_by(3) {
-            let day = today - chrono::Days::new(back);
-            let close = quote * (1.0 - back as f64 / 900.0 + 0.02 * (back as f64 / 7.0).sin());
-            csv += &format!("{},{day},{close:.4}\n", position.symbol);
-        }
-    }
-    let file = dir.path().join("prices.csv");
-    std::fs::write(&file, csv).unwrap();
-    let data = dir.path().to_str().unwrap();
-    crate::cli::run_cli_ok(&[
-        "--data-dir",
-        data,
-        "import",
-        "prices",
-        file.to_str().unwrap(),
-    ]);
+    let first = today - chrono::Days::new(trading_planner::demo::HISTORY_DAYS);
+    // Every weekday of the invented year before today, and today's live value.
+    let weekdays = first
+        .iter_days()
+        .take_while(|d| *d < today)
+        .filter(|d| d.weekday().num_days_from_monday() < 5)
+        .count();
     let server = ServerProcess::start(dir.path(), &[("TRADING_PLANNER_AUTH__TOKEN", TOKEN.into())]);
     let (_, history) = server.get("/api/portfolio/history");
     let points = history["points"].as_array().unwrap();
-    assert_eq!(points.len(), 61, "60 back-filled days and today: {history}");
+    assert_eq!(points.len(), weekdays + 1, "{history}");
+    assert!(points[..weekdays].iter().all(|p| p["backfilled"] == true));
     assert!(history["twr"]["one_month"].is_number(), "{history}");
     let out = drive_dashboard(&server, &["--value"]);
     for shot in ["dashboard-value-desktop.png", "dashboard-value-phone.png"] {

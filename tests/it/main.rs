@@ -10,6 +10,7 @@ mod compat_planning;
 mod crash;
 mod dashboard;
 mod deb;
+mod demo_history;
 mod deposit_properties;
 mod execution_upstream;
 mod fake_upstreams;
