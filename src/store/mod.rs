@@ -47,6 +47,8 @@ mod plans_tests;
 #[cfg(test)]
 mod portfolio_tests;
 #[cfg(test)]
+mod portfolio_values_tests;
+#[cfg(test)]
 mod settings_tests;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -93,6 +95,9 @@ static MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/07-broker-order-margin.sql")),
     M::up(include_str!("migrations/08-ledger-deposits-trade-fees.sql")),
     M::up(include_str!("migrations/09-portfolio-values.sql")),
+    M::up(include_str!(
+        "migrations/10-deposits-only-in-the-ledger.sql"
+    )),
 ];
 
 /// How long a connection waits on a lock held by another connection before failing.
