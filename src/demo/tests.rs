@@ -596,7 +596,9 @@ fn seeding_the_history_values_the_demo_portfolio_over_the_year_and_keeps_real_cl
         day: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
         close: 123.45,
     };
-    store.put_daily_closes(std::slice::from_ref(&real), false).unwrap();
+    store
+        .put_daily_closes(std::slice::from_ref(&real), false)
+        .unwrap();
     let added = seed_price_history(&store, today).unwrap();
     assert_eq!(added, demo_history(today).len() - 1);
     assert_eq!(
@@ -656,7 +658,9 @@ fn the_accounts_own_positions_make_the_demo_forget_its_invented_history_and_valu
         day: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
         close: 123.45,
     };
-    store.put_daily_closes(std::slice::from_ref(&real), false).unwrap();
+    store
+        .put_daily_closes(std::slice::from_ref(&real), false)
+        .unwrap();
     seed_price_history(&store, today).unwrap();
     crate::portfolio_history::backfill_from_history(&store, today).unwrap();
     crate::sync::history_metrics::refresh_history_metrics(

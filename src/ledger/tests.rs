@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 use serde_json::json;
 
-use super::csv::{COLUMNS, header, write_entry, write_line};
+use super::csv::{COLUMNS, header, inert, write_entry, write_line};
 use super::query::{DEFAULT_LIMIT, MAX_LIMIT, encode_cursor};
 use super::*;
 use crate::store::{EntryKind, LedgerFilter};
@@ -166,12 +166,50 @@ fn entry(symbol: String, amount: String) -> Entry {
     }
 }
 
+#[test]
+fn a_text_field_a_spreadsheet_would_run_is_written_behind_a_quote() {
+    let mut text = header();
+    let mut formula = entry("=HYPERLINK(\"x\")".into(), "-21.00".into());
+    formula.currency = "+EUR".into();
+    formula.date = "-2026-01-05".into();
+    write_entry(&mut text, &formula);
+    write_entry(&mut text, &entry("@SUM(1)".into(), "21.00".into()));
+    let rows = read_csv(&text);
+    assert_eq!(rows[1][3], "'=HYPERLINK(\"x\")");
+    assert_eq!(rows[1][8], "'+EUR");
+    assert_eq!(rows[1][2], "'-2026-01-05");
+    assert_eq!(rows[2][3], "'@SUM(1)");
+    // Numeric columns stay numbers, a negative amount included.
+    assert_eq!(rows[1][7], "-21.00");
+    assert_eq!(rows[1][1], "1");
+    assert_eq!(
+        text.lines().nth(1).unwrap(),
+        "trade,1,'-2026-01-05,\"'=HYPERLINK(\"\"x\"\")\",BUY,2,10.5,-21.00,'+EUR,,1,research"
+    );
+}
+
+#[test]
+fn only_a_leading_formula_character_makes_text_inert() {
+    for field in ["=1+2", "+1", "-1", "@A1", "\tx", "\rx"] {
+        assert_eq!(inert(field), format!("'{field}"), "{field:?}");
+    }
+    for field in ["", "AAPL.US", "A=1", " =1", "'=1", "BRK-B.US", "1-2"] {
+        assert_eq!(inert(field), field, "{field:?}");
+    }
+}
+
+/// A symbol as the broker might send it: anything, or text made to start a formula.
+fn any_symbol() -> impl Strategy<Value = String> {
+    prop_oneof![any::<String>(), "[=+@\t\r-][^\n]{0,12}"]
+}
+
 proptest! {
     /// Whatever a symbol or an amount holds (commas, quotes, line breaks, any Unicode), a CSV
-    /// reader gets it back from the export, in its column, with the row count unchanged.
+    /// reader gets it back from the export, in its column, with the row count unchanged: the
+    /// symbol behind a quote when it starts like a formula, the amount (a number) as written.
     #[test]
     fn any_symbol_and_amount_text_reads_back_from_the_csv(
-        symbol in any::<String>(),
+        symbol in any_symbol(),
         amount in prop_oneof![any::<String>(), "[-0-9.,\" \r\n]{0,12}"],
     ) {
         let mut text = header();
@@ -179,7 +217,10 @@ proptest! {
         write_entry(&mut text, &entry("AAPL.US".into(), "21.00".into()));
         let rows = read_csv(&text);
         prop_assert_eq!(rows.len(), 3);
-        prop_assert_eq!(&rows[1][3], &symbol);
+        let formula = symbol.starts_with(['=', '+', '-', '@', '\t', '\r']);
+        let expected = if formula { format!("'{symbol}") } else { symbol.clone() };
+        prop_assert_eq!(&rows[1][3], &expected);
+        prop_assert!(!rows[1][3].starts_with(['=', '+', '-', '@', '\t', '\r']));
         prop_assert_eq!(&rows[1][7], &amount);
         prop_assert_eq!(&rows[1][2], "2026-01-05T10:00:00.000000");
         prop_assert_eq!(&rows[2][3], "AAPL.US");

@@ -1,5 +1,5 @@
 //! Past daily values reconstructed from the stored price history: the positions and cash of
-//! today taken back through the trades (and the recorded deposits) made since, valued at each
+//! today taken back through the trades and deposits made since, valued at each
 //! day's close and today's FX rates (the store keeps no FX history). Pure: the caller reads
 //! the inputs from the store.
 
@@ -32,7 +32,7 @@ pub struct BackfillInputs {
     /// Amount by currency, now.
     pub cash: HashMap<String, f64>,
     pub trades: Vec<PastTrade>,
-    /// Recorded deposits in EUR by day.
+    /// The ledger's deposits in EUR by the day they were made (see [`super::daily_deposits`]).
     pub deposits: Vec<(NaiveDate, f64)>,
     /// Closes by symbol, oldest first, in the security's currency.
     pub closes: HashMap<String, Vec<(NaiveDate, f64)>>,

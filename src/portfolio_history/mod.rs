@@ -1,11 +1,13 @@
 //! The portfolio's value over time: the value of each day (positions × quote × FX to EUR +
 //! cash, the valuation of `GET /api/portfolio`) recorded by the service, past days
-//! back-filled from the stored price history, and the time-weighted return.
+//! back-filled from the stored price history, and the time-weighted return. A day's deposits
+//! come from the `deposits` ledger (see [`daily_deposits`]).
 
 mod backfill;
+mod deposits;
 mod twr;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Days, NaiveDate};
 use serde::Serialize;
@@ -14,6 +16,7 @@ use crate::coordinator::snapshot::{rates_per_eur, valuation_inputs};
 use crate::domain::valuation::value_portfolio;
 use crate::store::{Store, StoreError, now_iso};
 pub use backfill::{BackfillInputs, PastTrade, backfill};
+pub use deposits::{daily_deposits, with_deposits};
 pub use twr::{Twr, twr};
 
 /// How far back a back-fill reaches.
@@ -28,6 +31,7 @@ pub const MAX_DAYS: u32 = 3660;
 pub struct HistoryPoint {
     pub date: NaiveDate,
     pub value_eur: f64,
+    /// The deposits of the day in EUR (see [`with_deposits`]), included in `value_eur`.
     pub deposit_eur: f64,
     pub backfilled: bool,
 }
@@ -64,11 +68,9 @@ pub fn record_day(store: &Store, today: NaiveDate) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Records a deposit of `amount_eur` made `today` (already in the cash) and the day's value
-/// with it.
-pub fn record_deposit(store: &Store, today: NaiveDate, amount_eur: f64) -> Result<(), StoreError> {
-    let value = value_portfolio(&valuation_inputs(store)?).total_value_eur;
-    store.add_daily_deposit(today, value, amount_eur, &now_iso())
+/// The deposits in EUR by the day they were made, from the ledger.
+fn stored_daily_deposits(store: &Store) -> Result<BTreeMap<NaiveDate, f64>, StoreError> {
+    Ok(daily_deposits(&store.deposits()?, &rates_per_eur(store)?))
 }
 
 /// Back-fills the days before `today` that have no value from the stored price history (see
@@ -112,12 +114,7 @@ pub fn backfill_from_history(store: &Store, today: NaiveDate) -> Result<usize, S
                 })
             })
             .collect(),
-        deposits: store
-            .daily_values()?
-            .into_iter()
-            .filter(|v| v.deposit_eur > 0.0)
-            .map(|v| (v.day, v.deposit_eur))
-            .collect(),
+        deposits: stored_daily_deposits(store)?.into_iter().collect(),
         closes,
         rates_per_eur: rates_per_eur(store)?,
         before: today,
@@ -134,23 +131,13 @@ pub fn backfill_from_history(store: &Store, today: NaiveDate) -> Result<usize, S
 
 /// The values of the last `days` days up to `today`, and the returns over the whole history.
 pub fn history(store: &Store, today: NaiveDate, days: u32) -> Result<History, StoreError> {
-    let values = store.daily_values()?;
+    let mut points = with_deposits(store.daily_values()?, &stored_daily_deposits(store)?);
+    let twr = twr(&points);
     let from = today
         .checked_sub_days(Days::new(u64::from(days)))
         .unwrap_or(NaiveDate::MIN);
-    Ok(History {
-        twr: twr(&values),
-        points: values
-            .into_iter()
-            .filter(|v| v.day > from)
-            .map(|v| HistoryPoint {
-                date: v.day,
-                value_eur: v.value_eur,
-                deposit_eur: v.deposit_eur,
-                backfilled: v.backfilled,
-            })
-            .collect(),
-    })
+    points.retain(|p| p.date > from);
+    Ok(History { points, twr })
 }
 
 #[cfg(test)]

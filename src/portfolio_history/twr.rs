@@ -5,7 +5,7 @@
 use chrono::{Months, NaiveDate};
 use serde::Serialize;
 
-use crate::store::DailyValue;
+use super::HistoryPoint;
 
 /// The time-weighted returns over the last month, the last year and the whole stored history,
 /// as fractions (not annualised); `None` where the history does not reach that far back.
@@ -18,7 +18,7 @@ pub struct Twr {
 
 /// The chained return from the first of `points` to the last; `None` with fewer than two. A
 /// day after a zero value (an empty portfolio before its first deposit) adds no return.
-pub fn chained_return(points: &[DailyValue]) -> Option<f64> {
+pub fn chained_return(points: &[HistoryPoint]) -> Option<f64> {
     if points.len() < 2 {
         return None;
     }
@@ -34,15 +34,15 @@ pub fn chained_return(points: &[DailyValue]) -> Option<f64> {
 }
 
 /// The return since the last stored day on or before `months` months before the last one.
-fn over_months(points: &[DailyValue], months: u32) -> Option<f64> {
-    let last = points.last()?.day;
+fn over_months(points: &[HistoryPoint], months: u32) -> Option<f64> {
+    let last = points.last()?.date;
     let start: NaiveDate = last.checked_sub_months(Months::new(months))?;
-    let base = points.iter().rposition(|p| p.day <= start)?;
+    let base = points.iter().rposition(|p| p.date <= start)?;
     chained_return(&points[base..])
 }
 
 /// The returns of `points` (oldest first, one per day).
-pub fn twr(points: &[DailyValue]) -> Twr {
+pub fn twr(points: &[HistoryPoint]) -> Twr {
     Twr {
         one_month: over_months(points, 1),
         one_year: over_months(points, 12),

@@ -48,6 +48,8 @@ mod plans_tests;
 #[cfg(test)]
 mod portfolio_tests;
 #[cfg(test)]
+mod portfolio_values_tests;
+#[cfg(test)]
 mod settings_tests;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -95,6 +97,9 @@ static MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/07-broker-order-margin.sql")),
     M::up(include_str!("migrations/08-ledger-deposits-trade-fees.sql")),
     M::up(include_str!("migrations/09-portfolio-values.sql")),
+    M::up(include_str!(
+        "migrations/10-deposits-only-in-the-ledger.sql"
+    )),
     M::up(include_str!("migrations/11-invented-demo-closes.sql")),
 ];
 

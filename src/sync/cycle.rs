@@ -104,7 +104,7 @@ impl TradingCycle {
             .into());
         }
         let deposit = match deposit {
-            Some(amount) => self.deposit(amount).await?.map(|id| (id, amount)),
+            Some(amount) => self.deposit(amount).await?,
             None => None,
         };
         let runner = Arc::clone(&self.runner);
@@ -113,27 +113,28 @@ impl TradingCycle {
             Ok(run_id) => run_id,
             Err(error) => {
                 // The deposit belonged to this cycle, which does not happen.
-                if let Some((id, _)) = deposit {
+                if let Some(id) = deposit {
                     self.on_store(move |s| s.withdraw_deposit(id)).await?;
                 }
                 // Also a run that started between the check and the start.
                 return Err(error.into());
             }
         };
-        if let Some((_, amount)) = deposit {
-            // Kept with the day's value, so the time-weighted return leaves it out.
-            let eur = amount.to_decimal().to_f64();
+        if deposit.is_some() {
+            // The day's value with the deposit in it: the ledger's deposit of the day is taken
+            // out of it by the time-weighted return, so a value recorded before the deposit
+            // would read as a loss.
             let today = chrono::Local::now().date_naive();
             // The run has started: a failure here is logged, not a reason to stop the cycle.
             let recorded = on_store(&self.store, move |s| {
-                crate::portfolio_history::record_deposit(s, today, eur)
+                crate::portfolio_history::record_today(s, today)
             })
             .await;
             if let Err(error) = recorded
                 .map_err(|e| e.to_string())
                 .and_then(|r| r.map_err(|e| e.to_string()))
             {
-                tracing::warn!(%error, "could not record the deposit with the day's value");
+                tracing::warn!(%error, "could not record the day's value with the deposit");
             }
         }
         // Its own task, so a client that hangs up does not stop a cycle between two orders.

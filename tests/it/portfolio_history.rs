@@ -1,10 +1,11 @@
-//! `GET /api/portfolio/history`: the stored daily values and their time-weighted returns, and
-//! a deposit of a trading cycle kept with its day.
+//! `GET /api/portfolio/history`: the stored daily values with the ledger's deposits of each
+//! day and their time-weighted returns, and a deposit of a trading cycle shown on its day.
 
 use std::sync::Arc;
 
 use chrono::{Days, NaiveDate};
 use trading_planner::config::Config;
+use trading_planner::domain::{Currency, Money};
 use trading_planner::gateway::{AppState, router};
 use trading_planner::store::{Store, TradingMode};
 
@@ -35,9 +36,14 @@ async fn history_lists_the_days_asked_for_and_returns_over_the_whole_history() {
         .unwrap();
     store.put_daily_value(ago(32), 1210.0, "t").unwrap();
     // Base days a little more than a month and a year back, whatever the month. Today: +10 %
-    // and a deposit of 500.
+    // and a deposit of 500 in the ledger.
+    store.put_daily_value(today(), 1831.0, "t").unwrap();
     store
-        .add_daily_deposit(today(), 1831.0, 500.0, "t")
+        .record_deposit(
+            Money::from_minor(50_000, Currency::EUR),
+            today().and_hms_opt(12, 0, 0).unwrap(),
+        )
+        .unwrap()
         .unwrap();
     let app = common::router(Config::default(), Arc::clone(&store));
 
@@ -137,7 +143,7 @@ async fn a_deposit_of_a_trading_cycle_is_kept_with_the_days_value() {
 #[tokio::test]
 async fn the_quotes_sync_records_the_days_value() {
     use trading_planner::config::{ServiceConfig, UpstreamConfig};
-    use trading_planner::domain::{Currency, Money, Quantity};
+    use trading_planner::domain::Quantity;
     use trading_planner::store::{AllowEmpty, PositionRecord, SecurityRecord};
     use trading_planner::sync::jobs::{Job, Syncer};
 
