@@ -60,7 +60,7 @@ mod upstream_status_tests;
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -108,6 +108,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 
 /// At most this many idle reader connections are kept for reuse.
 const MAX_IDLE_READERS: usize = 4;
+
+/// At most this many reader connections are open at once; a read beyond waits for one. Each
+/// connection holds its own page cache, and reads run on the blocking pool, whose hundreds of
+/// threads a burst of requests could otherwise each give a connection.
+const MAX_READERS: usize = 8;
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -191,8 +196,19 @@ pub enum StoreError {
 pub struct Store {
     path: PathBuf,
     writer: Mutex<Connection>,
-    /// Idle reader connections, opened lazily and returned after use.
-    readers: Mutex<Vec<Connection>>,
+    /// Reader connections, opened lazily and returned after use.
+    readers: Mutex<ReaderPool>,
+    /// Signalled when a reader is returned or one fewer is open.
+    reader_freed: Condvar,
+}
+
+/// The reader connections: those idle, and how many are open (idle or in use).
+#[derive(Debug, Default)]
+struct ReaderPool {
+    idle: Vec<Connection>,
+    open: usize,
+    /// Reads waiting for a connection.
+    waiting: usize,
 }
 
 impl Store {
@@ -219,7 +235,8 @@ impl Store {
         Ok(Store {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
+            readers: Mutex::new(ReaderPool::default()),
+            reader_freed: Condvar::new(),
         })
     }
 
@@ -263,21 +280,50 @@ impl Store {
         f(&reader)
     }
 
+    /// An idle reader, a new one while fewer than [`MAX_READERS`] are open, or else the next
+    /// one returned.
     fn reader(&self) -> Result<Reader<'_>, StoreError> {
-        let idle = lock(&self.readers).pop();
-        let conn = match idle {
-            Some(conn) => conn,
-            None => {
-                let conn = open_connection(&self.path)?;
-                conn.pragma_update(None, "query_only", true)
-                    .map_err(|source| self.open_error(source))?;
-                conn
+        let mut pool = lock(&self.readers);
+        loop {
+            if let Some(conn) = pool.idle.pop() {
+                return Ok(Reader {
+                    store: self,
+                    conn: Some(conn),
+                });
             }
-        };
-        Ok(Reader {
-            store: self,
-            conn: Some(conn),
-        })
+            if pool.open < MAX_READERS {
+                break;
+            }
+            pool.waiting += 1;
+            pool = self
+                .reader_freed
+                .wait(pool)
+                .unwrap_or_else(PoisonError::into_inner);
+            pool.waiting -= 1;
+        }
+        pool.open += 1;
+        drop(pool);
+        let opened = open_connection(&self.path).and_then(|conn| {
+            conn.pragma_update(None, "query_only", true)
+                .map_err(|source| self.open_error(source))?;
+            Ok(conn)
+        });
+        match opened {
+            Ok(conn) => Ok(Reader {
+                store: self,
+                conn: Some(conn),
+            }),
+            Err(error) => {
+                self.close_reader();
+                Err(error)
+            }
+        }
+    }
+
+    /// Counts one reader fewer open and lets a waiting read open its own.
+    fn close_reader(&self) {
+        lock(&self.readers).open -= 1;
+        self.reader_freed.notify_one();
     }
 
     fn open_error(&self, source: rusqlite::Error) -> StoreError {
@@ -307,9 +353,16 @@ impl Deref for Reader<'_> {
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            let mut idle = lock(&self.store.readers);
-            if idle.len() < MAX_IDLE_READERS {
-                idle.push(conn);
+            let mut pool = lock(&self.store.readers);
+            // Kept when a read waits for it or while few are idle; closed otherwise.
+            if pool.waiting > 0 || pool.idle.len() < MAX_IDLE_READERS {
+                pool.idle.push(conn);
+                drop(pool);
+                self.store.reader_freed.notify_one();
+            } else {
+                pool.open -= 1;
+                drop(pool);
+                drop(conn);
             }
         }
     }

@@ -194,13 +194,13 @@ fn reader_connections_return_to_the_pool() {
     for _ in 0..5 {
         store.valid_metrics_now(&["AAPL.US"], &["CAGR_5Y"]).unwrap();
     }
-    assert_eq!(lock(&store.readers).len(), 1);
+    assert_eq!(lock(&store.readers).idle.len(), 1);
 
     // Failing reads return their connection too.
     let failed: Result<(), StoreError> =
         store.read(|conn| Ok(conn.execute_batch("SELECT * FROM no_such_table")?));
     assert!(matches!(failed, Err(StoreError::Sqlite(_))));
-    assert_eq!(lock(&store.readers).len(), 1);
+    assert_eq!(lock(&store.readers).idle.len(), 1);
 
     // Concurrent readers open more connections; at most MAX_IDLE_READERS are kept.
     let barrier = std::sync::Barrier::new(8);
@@ -217,7 +217,60 @@ fn reader_connections_return_to_the_pool() {
             });
         }
     });
-    assert_eq!(lock(&store.readers).len(), MAX_IDLE_READERS);
+    assert_eq!(lock(&store.readers).idle.len(), MAX_IDLE_READERS);
+}
+
+#[test]
+fn reads_beyond_the_reader_limit_wait_for_a_returned_connection() {
+    let (_dir, store) = temp_store();
+    let store = &store;
+    let (taken_tx, taken_rx) = std::sync::mpsc::channel::<()>();
+    let mut releases = Vec::new();
+    std::thread::scope(|s| {
+        for _ in 0..MAX_READERS {
+            let (release, released) = std::sync::mpsc::channel::<()>();
+            releases.push(release);
+            let taken = taken_tx.clone();
+            s.spawn(move || {
+                store
+                    .read(|_| {
+                        taken.send(()).unwrap();
+                        released.recv().unwrap();
+                        Ok(())
+                    })
+                    .unwrap();
+            });
+        }
+        for _ in 0..MAX_READERS {
+            taken_rx.recv().unwrap();
+        }
+        // Every connection is in use: one more read waits instead of opening another.
+        let taken = taken_tx.clone();
+        let extra = s.spawn(move || {
+            store
+                .read(|conn| {
+                    conn.query_row("SELECT 1", [], |_| Ok(()))?;
+                    taken.send(()).unwrap();
+                    Ok(())
+                })
+                .unwrap();
+        });
+        while lock(&store.readers).waiting == 0 {
+            std::thread::yield_now();
+        }
+        assert_eq!(lock(&store.readers).open, MAX_READERS);
+        releases[0].send(()).unwrap();
+        taken_rx.recv().unwrap();
+        extra.join().unwrap();
+        assert_eq!(lock(&store.readers).open, MAX_READERS);
+        for release in &releases[1..] {
+            release.send(()).unwrap();
+        }
+    });
+    let pool = lock(&store.readers);
+    assert_eq!(pool.open, MAX_IDLE_READERS);
+    assert_eq!(pool.idle.len(), MAX_IDLE_READERS);
+    assert_eq!(pool.waiting, 0);
 }
 
 #[test]
@@ -552,7 +605,7 @@ fn valid_metrics_with_empty_inputs_is_empty() {
     );
     assert!(store.valid_metrics_now(&[], &[]).unwrap().is_empty());
     // No query: no reader connection was opened.
-    assert!(lock(&store.readers).is_empty());
+    assert!(lock(&store.readers).idle.is_empty());
 }
 
 #[test]
