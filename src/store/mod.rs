@@ -1,7 +1,7 @@
 //! The project's SQLite database.
 //!
-//! [`Store`] owns one writer connection (behind a mutex) and a small pool of reader
-//! connections, all opened with the same pragmas (WAL, `busy_timeout`, foreign keys,
+//! [`Store`] owns one writer connection (behind a mutex) and a pool of at most eight reader
+//! connections (a read beyond waits for one), all opened with the same pragmas (WAL, `busy_timeout`, foreign keys,
 //! `synchronous=NORMAL`). The schema is built by the embedded migrations in
 //! `src/store/migrations/`, tracked with `PRAGMA user_version`.
 //!
