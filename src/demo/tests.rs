@@ -587,10 +587,10 @@ fn the_invented_history_moves_with_each_securitys_demo_volatility_and_is_the_sam
     assert_eq!(shapes.len(), by_symbol.len());
 }
 
-#[test]
-fn seeding_the_history_values_the_demo_portfolio_over_the_year_and_keeps_real_closes() {
-    let (_dir, store, _) = loaded();
-    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+/// The demo loaded, with one real close of SAP.EU stored before the invented history; the day
+/// the history is seeded for.
+fn loaded_with_a_real_close() -> (TempDir, Store, chrono::NaiveDate, crate::store::DailyClose) {
+    let (dir, store, _) = loaded();
     let real = crate::store::DailyClose {
         symbol: "SAP.EU".into(),
         day: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
@@ -599,6 +599,13 @@ fn seeding_the_history_values_the_demo_portfolio_over_the_year_and_keeps_real_cl
     store
         .put_daily_closes(std::slice::from_ref(&real), false)
         .unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+    (dir, store, today, real)
+}
+
+#[test]
+fn seeding_the_history_values_the_demo_portfolio_over_the_year_and_keeps_real_closes() {
+    let (_dir, store, today, real) = loaded_with_a_real_close();
     let added = seed_price_history(&store, today).unwrap();
     assert_eq!(added, demo_history(today).len() - 1);
     assert_eq!(
@@ -651,16 +658,7 @@ fn a_real_close_replaces_an_invented_one_of_the_same_day_and_never_the_other_way
 
 #[test]
 fn the_accounts_own_positions_make_the_demo_forget_its_invented_history_and_values() {
-    let (_dir, store, _) = loaded();
-    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
-    let real = crate::store::DailyClose {
-        symbol: "SAP.EU".into(),
-        day: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
-        close: 123.45,
-    };
-    store
-        .put_daily_closes(std::slice::from_ref(&real), false)
-        .unwrap();
+    let (_dir, store, today, real) = loaded_with_a_real_close();
     seed_price_history(&store, today).unwrap();
     crate::portfolio_history::backfill_from_history(&store, today).unwrap();
     crate::sync::history_metrics::refresh_history_metrics(
