@@ -236,8 +236,11 @@ function renderPlan(plan) {
     $("plan-meta").textContent = "No plan yet.";
     $("plan-scores").textContent = "";
     steps.replaceChildren();
+    steps.hidden = true;
     $("plan-narrative").textContent = "";
+    $("plan-narrative").hidden = true;
     $("plan-rejected").querySelector("ul").replaceChildren();
+    $("plan-rejected").hidden = true;
     return;
   }
   const stale = plan.details.data && plan.details.data.stale || [];
@@ -246,9 +249,12 @@ function renderPlan(plan) {
     (stale.length ? " — stale: " + stale.join(", ") : "");
   $("plan-meta").className = stale.length ? "stale" : "muted";
   const before = plan.score_before, after = plan.score_after;
-  // Plan scores are 0–100 (docs/api.md).
-  $("plan-scores").textContent = "Score " + before.toFixed(1) + " → " + after.toFixed(1) +
-    " (" + (after >= before ? "+" : "") + (after - before).toFixed(1) + " points)";
+  // Plan scores are 0–100 (docs/api.md). Without trades the score cannot move, and a
+  // "+0.0 points" would read as if something happened.
+  $("plan-scores").textContent = plan.steps.length
+    ? "Score " + before.toFixed(1) + " → " + after.toFixed(1) +
+      " (" + (after >= before ? "+" : "") + (after - before).toFixed(1) + " points)"
+    : "Score " + before.toFixed(1) + ", unchanged: no trades.";
   const details = plan.details.steps_detail || [];
   steps.replaceChildren(...plan.steps.map((s) => {
     const li = document.createElement("li");
@@ -267,14 +273,14 @@ function renderPlan(plan) {
     if (detail && detail.symbol === s.symbol) li.append(stepFigures(detail));
     return li;
   }));
-  if (!plan.steps.length) {
-    const li = document.createElement("li");
-    // The planner says why: inside the bands, or no trade worth its fees.
-    li.textContent = plan.details.narrative || "No trade.";
-    steps.append(li);
-  }
-  $("plan-narrative").textContent = plan.details.narrative || "";
+  // An empty plan has no list: the planner's sentence (inside the bands, or no trade worth its
+  // fees) below is the whole plan.
+  steps.hidden = !plan.steps.length;
+  const narrative = plan.details.narrative || (plan.steps.length ? "" : "No trades.");
+  $("plan-narrative").textContent = narrative;
+  $("plan-narrative").hidden = !narrative;
   const rejected = plan.details.rejected || [];
+  $("plan-rejected").hidden = !rejected.length;
   $("plan-rejected").querySelector("ul").replaceChildren(...rejected.slice(0, 50).map((r) => {
     const li = document.createElement("li");
     li.textContent = r.symbol + ": " + (r.message || r.reason || JSON.stringify(r));
