@@ -16,6 +16,11 @@ With --value only the Value section: the chart's points and deposit marks and th
 against GET /api/portfolio/history, at phone and desktop widths.
 Prints `plan rendered in N ms` (navigation start to the plan's steps on the page).
 
+With --in-bands (the portfolio is inside its bands with cash at its reserve) only the Plan
+section, at desktop and phone widths: the latest plan (GET /api/plans?limit=1) is empty and the
+page shows its "Inside your bands" sentence once, as the plan's message, with no step rows, no
+score change and no empty list of left-out candidates.
+
 With --ledger, only the ledger view is checked, at desktop and phone widths and in dark mode:
 the rows shown equal the API's entries for a filter (page after page with "Load more"), the
 CSV link carries the filter and its file has as many rows, every field is labelled, and a wide
@@ -311,6 +316,58 @@ def value_view(browser, args):
         if browser.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"):
             fail(f"the value view is wider than the screen ({what})")
         browser.screenshot(os.path.join(args.out, f"dashboard-value-{what}.png"), "value")
+    if browser.console_errors:
+        fail("console errors: " + "; ".join(browser.console_errors))
+
+
+def check_empty_plan(browser, what):
+    """The Plan section of an empty plan inside the bands against what the page reads."""
+    problems = browser.evaluate("""(async () => {
+        const problems = [];
+        const list = await api("GET", "/api/plans?limit=1");
+        const plan = (await api("GET", "/api/plans/" + list.data.plans[0].id)).data;
+        const sentence = plan.details.narrative || '';
+        if (plan.steps.length !== 0) problems.push('the latest plan has ' + plan.steps.length + ' steps');
+        if (!sentence.startsWith('Inside your bands')) problems.push('the plan says ' + JSON.stringify(sentence));
+        const shown = (el) => el.offsetParent !== null && el.getBoundingClientRect().height > 0;
+        const message = document.getElementById('plan-narrative');
+        if (!shown(message) || message.textContent !== sentence)
+            problems.push('the message shows ' + JSON.stringify(message.textContent));
+        const section = document.getElementById('plan').innerText;
+        if (section.split('Inside your bands').length !== 2)
+            problems.push('the sentence is not shown exactly once: ' + JSON.stringify(section));
+        const steps = document.getElementById('plan-steps');
+        if (steps.querySelectorAll('li').length !== 0 || shown(steps))
+            problems.push('step rows or an empty list are shown');
+        const scores = document.getElementById('plan-scores').textContent;
+        if (scores.includes('→') || scores.includes('points') || !scores.includes('unchanged'))
+            problems.push('the score reads as a change: ' + JSON.stringify(scores));
+        const rejected = document.getElementById('plan-rejected');
+        if (shown(rejected) && rejected.querySelectorAll('li').length === 0)
+            problems.push('an empty list of left-out candidates is shown');
+        const colour = (el, prop) => getComputedStyle(el)[prop].match(/[\\d.]+/g).slice(0, 3).map(Number);
+        const luminance = (rgb) => {
+            const [r, g, b] = rgb.map((c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; });
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        };
+        const [a, b] = [luminance(colour(message, 'color')), luminance(colour(message, 'backgroundColor'))];
+        const contrast = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        if (contrast < 4.5) problems.push('the message has a contrast of ' + contrast.toFixed(2));
+        return problems;
+    })()""")
+    if problems:
+        fail(f"empty plan inside the bands ({what}): " + "; ".join(problems))
+
+
+def in_bands(browser, args):
+    """An empty plan inside the bands, at desktop and phone widths."""
+    for what, width, height, mobile in [("desktop", 1280, 900, False), ("phone", 390, 844, True)]:
+        browser.navigate(args.url + "/", width, height, mobile=mobile)
+        browser.wait_for("!document.getElementById('plan-narrative').hidden", f"the plan ({what})")
+        check_empty_plan(browser, what)
+        if browser.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"):
+            fail(f"the plan is wider than the screen ({what})")
+        browser.screenshot(os.path.join(args.out, f"dashboard-plan-in-bands-{what}.png"), "plan")
     if browser.console_errors:
         fail("console errors: " + "; ".join(browser.console_errors))
 
@@ -683,6 +740,8 @@ def main():
                         help="only check the ledger view (the server has trades and a deposit)")
     parser.add_argument("--value", action="store_true",
                         help="only check the Value section against the API")
+    parser.add_argument("--in-bands", action="store_true",
+                        help="only check the Plan section of an empty plan inside the bands")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     browser = Browser(args.chromium)
@@ -695,6 +754,13 @@ def main():
     if args.value:
         try:
             value_view(browser, args)
+        finally:
+            browser.close()
+        print("dashboard: all checks passed")
+        return
+    if args.in_bands:
+        try:
+            in_bands(browser, args)
         finally:
             browser.close()
         print("dashboard: all checks passed")

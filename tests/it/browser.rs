@@ -131,6 +131,117 @@ fn the_ledger_view_works_in_headless_chromium() {
     }
 }
 
+/// A portfolio inside all its bands with cash at its reserve: the plan is empty, its narrative
+/// says so, and the page shows that sentence as the plan, with no step rows, at phone and
+/// desktop widths.
+#[test]
+fn a_portfolio_inside_its_bands_shows_an_empty_plan_that_says_so_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    demo_inside_its_bands(dir.path());
+    let server = ServerProcess::start(dir.path(), &[("TRADING_PLANNER_AUTH__TOKEN", TOKEN.into())]);
+    let (_, targets) = server.get("/api/targets");
+    let rows = targets["securities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(targets["groups"].as_array().unwrap());
+    for row in rows {
+        assert_eq!(row["outside_band"], false, "{row}");
+    }
+    assert_eq!(targets["cash"]["idle"], 0.0, "{}", targets["cash"]);
+
+    let (status, started) = server.request("POST", "/api/plans", "", Some(TOKEN));
+    assert_eq!(status, 202, "{started}");
+    let run = format!("/api/runs/{}", started["run_id"]);
+    wait_for(Duration::from_secs(30), "the plan", || {
+        (server.get(&run).1["state"] == "finished").then_some(())
+    });
+    let (_, list) = server.get("/api/plans?limit=1");
+    let (_, plan) = server.get(&format!("/api/plans/{}", list["plans"][0]["id"]));
+    assert_eq!(plan["steps"], serde_json::json!([]), "{plan}");
+    let narrative = plan["details"]["narrative"].as_str().unwrap();
+    assert!(narrative.starts_with("Inside your bands"), "{narrative}");
+
+    let shots = [
+        "dashboard-plan-in-bands-desktop.png",
+        "dashboard-plan-in-bands-phone.png",
+    ];
+    let out = drive_dashboard(&server, &["--in-bands"]);
+    for shot in shots {
+        assert!(out.join(shot).metadata().unwrap().len() > 1000, "{shot}");
+    }
+}
+
+/// Fills `dir`'s database as a first start does (the demo and its invented closes), then makes
+/// its portfolio sit at its targets: every targeted security holds its target weight to the
+/// nearest whole lot, and the rest is EUR cash at the reserve.
+fn demo_inside_its_bands(dir: &Path) {
+    use std::sync::Arc;
+    use trading_planner::domain::{Currency, Decimal, Money, Quantity};
+    use trading_planner::store::{AllowEmpty, PositionRecord, Store};
+
+    let store = Arc::new(Store::open(&dir.join("trading-planner.db")).unwrap());
+    trading_planner::demo::load_if_empty(&store)
+        .unwrap()
+        .unwrap();
+    trading_planner::demo::seed_price_history(&store, chrono::Local::now().date_naive()).unwrap();
+    // The targets are fractions of the portfolio, the same at any value once the cash reserve
+    // is its ratio rather than its minimum in EUR.
+    let router = crate::common::router(
+        trading_planner::config::Config::default(),
+        Arc::clone(&store),
+    );
+    let (status, targets) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(crate::common::call(&router, "GET", "/api/targets", ""));
+    assert_eq!(status, 200, "{targets}");
+    // Large enough that the nearest whole lot of every security, Hong Kong board lots of
+    // hundreds of shares among them, lands well inside its band.
+    let total_eur = 2_000_000.0;
+    let rates = store.fx_rates().unwrap();
+    let quotes = store.quotes().unwrap();
+    let securities = store.securities().unwrap();
+    let mut positions = Vec::new();
+    let mut invested_eur = 0.0;
+    for row in targets["securities"].as_array().unwrap() {
+        let symbol = row["symbol"].as_str().unwrap();
+        let target = row["target"].as_f64().unwrap_or(0.0);
+        let quote = quotes.iter().find(|q| q.symbol == symbol).unwrap();
+        let rate = rates
+            .iter()
+            .find(|r| r.currency() == quote.currency)
+            .map_or(1.0, |r| r.per_eur().to_f64());
+        let lot = securities
+            .iter()
+            .find(|s| s.symbol == symbol)
+            .unwrap()
+            .min_lot
+            .max(1);
+        let lot_eur = lot as f64 * quote.price.to_f64() / rate;
+        let lots = (target * total_eur / lot_eur).round() as i64;
+        if lots == 0 {
+            continue;
+        }
+        invested_eur += lots as f64 * lot_eur;
+        positions.push(PositionRecord {
+            symbol: symbol.to_string(),
+            quantity: Quantity::from_shares(lots * lot).unwrap(),
+            avg_price: quote.price,
+            currency: quote.currency,
+        });
+    }
+    store.replace_positions(&positions, AllowEmpty::No).unwrap();
+    // Cash at the reserve's share of the new total: reserve = cash / (invested + cash).
+    let reserve = targets["cash"]["reserve"].as_f64().unwrap();
+    let cash_eur = Decimal::from_f64(invested_eur * reserve / (1.0 - reserve)).unwrap();
+    let cash = Money::from_decimal_rounded(cash_eur, Currency::EUR).unwrap();
+    store
+        .replace_cash_balances(&[cash], AllowEmpty::No)
+        .unwrap();
+}
+
 /// Runs `tests/browser/drive_dashboard.py` against `server` with the token and `args`, and
 /// requires every check of it to pass; returns the directory of its screenshots.
 pub(crate) fn drive_dashboard(server: &ServerProcess, args: &[&str]) -> PathBuf {
