@@ -363,7 +363,11 @@ def in_bands(browser, args):
     """An empty plan inside the bands, at desktop and phone widths."""
     for what, width, height, mobile in [("desktop", 1280, 900, False), ("phone", 390, 844, True)]:
         browser.navigate(args.url + "/", width, height, mobile=mobile)
-        browser.wait_for("!document.getElementById('plan-narrative').hidden", f"the plan ({what})")
+        # The allocation above the plan drawn too, so the plan's place on the page is final
+        # when its screenshot is taken.
+        browser.wait_for("!document.getElementById('plan-narrative').hidden"
+                         " && document.querySelectorAll('#alloc-country g.target-row').length > 0"
+                         f" && {POSITIONS} > 0", f"the plan ({what})")
         check_empty_plan(browser, what)
         if browser.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"):
             fail(f"the plan is wider than the screen ({what})")
