@@ -34,10 +34,15 @@ const DEFAULT_GROWTH: f64 = 0.07;
 /// stored, and returns how many rows were added. A stored close of the same day is kept.
 pub fn seed_price_history(store: &Store, today: NaiveDate) -> Result<usize, DemoError> {
     let dataset = super::dataset::Dataset::parse(&DemoFiles::BUNDLED, &now_iso())?;
-    let closes = invented_closes(&dataset.quotes, &dataset.metrics, today);
-    store
-        .put_invented_closes(&closes)
-        .map_err(failed("write the demo price history"))
+    // A security at a time: a small board never holds the whole year of every security at once.
+    let mut added = 0;
+    for quote in &dataset.quotes {
+        let closes = invented_closes(std::slice::from_ref(quote), &dataset.metrics, today);
+        added += store
+            .put_invented_closes(&closes)
+            .map_err(failed("write the demo price history"))?;
+    }
+    Ok(added)
 }
 
 /// The invented closes of each quoted security, oldest first per symbol.
