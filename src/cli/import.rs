@@ -68,6 +68,9 @@ pub(super) fn import_prices(
 pub(super) fn import_fx(config: &Config, data_dir: &Path, file: &Path) -> anyhow::Result<ExitCode> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    if crate::sync::fx::is_history_csv(&text) {
+        return import_fx_history(config, data_dir, file, &text);
+    }
     let rates = crate::sync::fx::parse_ecb_daily(&text)
         .with_context(|| format!("reading {}", file.display()))?;
     let store = open_store(config, data_dir)?;
@@ -76,6 +79,34 @@ pub(super) fn import_fx(config: &Config, data_dir: &Path, file: &Path) -> anyhow
         "imported {written} FX rates of {} into {}",
         rates.date,
         store.path().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `import fx` of a CSV history of the reference rates.
+fn import_fx_history(
+    config: &Config,
+    data_dir: &Path,
+    file: &Path,
+    text: &str,
+) -> anyhow::Result<ExitCode> {
+    let days = crate::sync::fx::parse_history_csv(text)
+        .with_context(|| format!("reading {}", file.display()))?;
+    let store = open_store(config, data_dir)?;
+    let written = crate::sync::fx::store_history(&store, &days, "import")?;
+    let (Some(first), Some(last)) = (days.first(), days.last()) else {
+        bail!("{} holds no rates", file.display());
+    };
+    println!(
+        "imported {} FX rates of {} days ({} to {}) into the history of {}; {} current rates \
+         replaced by those of {}",
+        written.history_rates,
+        days.len(),
+        first.date,
+        last.date,
+        store.path().display(),
+        written.current_rates,
+        last.date
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -182,10 +182,12 @@ pub enum ImportCommand {
         #[arg(long)]
         symbol: Option<String>,
     },
-    /// Load the ECB's daily euro reference rates from its XML file (eurofxref-daily.xml)
+    /// Load the ECB's daily euro reference rates from its XML file (eurofxref-daily.xml), or
+    /// their history from a CSV file (a header `date,USD,GBP,...`, one row per day, as the
+    /// ECB's eurofxref-hist.csv); a malformed file writes nothing
     Fx {
-        /// The ECB's daily XML file.
-        #[arg(value_name = "FILE.xml")]
+        /// The ECB's daily XML file or a CSV history of its rates.
+        #[arg(value_name = "FILE")]
         file: PathBuf,
     },
 }

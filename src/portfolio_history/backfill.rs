@@ -1,16 +1,14 @@
 //! Past daily values reconstructed from the stored price history: the positions and cash of
-//! today taken back through the trades and deposits made since, valued at each
-//! day's close and today's FX rates (the store keeps no FX history). Pure: the caller reads
-//! the inputs from the store.
+//! today taken back through the trades and deposits made since, valued at each day's close and
+//! FX rates (see [`PastRates`]). Pure: the caller reads the inputs from the store.
 
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 
+use super::carry::carried;
+use super::past_rates::PastRates;
 use crate::domain::Side;
-
-/// A close older than this is not carried forward to value a day.
-const MAX_CARRY_DAYS: i64 = 7;
 
 /// A trade as the reconstruction needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,19 +34,12 @@ pub struct BackfillInputs {
     pub deposits: Vec<(NaiveDate, f64)>,
     /// Closes by symbol, oldest first, in the security's currency.
     pub closes: HashMap<String, Vec<(NaiveDate, f64)>>,
-    /// Native units per EUR by currency, EUR included.
-    pub rates_per_eur: HashMap<String, f64>,
+    /// The FX rates of each day.
+    pub rates: PastRates,
     /// The first day not to back-fill (today: its value is recorded live).
     pub before: NaiveDate,
     /// The oldest day to back-fill.
     pub since: NaiveDate,
-}
-
-/// The last close of `closes` on or before `day`, no older than [`MAX_CARRY_DAYS`].
-fn close_on(closes: &[(NaiveDate, f64)], day: NaiveDate) -> Option<f64> {
-    let i = closes.partition_point(|(d, _)| *d <= day);
-    let (d, close) = *closes.get(i.checked_sub(1)?)?;
-    ((day - d).num_days() <= MAX_CARRY_DAYS).then_some(close)
 }
 
 /// The value in EUR at the end of each day in `[since, before)` that has a close, oldest
@@ -113,14 +104,14 @@ fn value_on(
     cash: &HashMap<String, f64>,
     inputs: &BackfillInputs,
 ) -> Option<f64> {
-    let rate = |currency: &str| inputs.rates_per_eur.get(currency).copied();
+    let rate = |currency: &str| inputs.rates.on(currency, day);
     let mut value = 0.0;
     for (symbol, &quantity) in quantities {
         // Rounding of undone trades leaves dust, which is no holding.
         if quantity.abs() < 1e-9 {
             continue;
         }
-        let close = close_on(inputs.closes.get(symbol)?, day)?;
+        let close = carried(inputs.closes.get(symbol)?, day)?;
         value += quantity * close / rate(currencies.get(symbol)?)?;
     }
     for (currency, amount) in cash {

@@ -2,33 +2,31 @@
 //! chart, the time-weighted return and the back-fill never disagree with the ledger, and a
 //! withdrawn deposit leaves all of them at once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use chrono::NaiveDate;
 
 use super::HistoryPoint;
+use super::past_rates::PastRates;
 use crate::store::{DailyValue, Deposit};
 
 /// The deposits in EUR by the local day they were made (`deposited_at` is local time), each
-/// converted at the stored FX rate of its currency and each day's sum rounded to the cent like
-/// a stored value. A deposit in a currency without a rate is left out: the valuation leaves
-/// that currency's cash out of the day's value too, so counting it would show a loss.
-pub fn daily_deposits(
-    deposits: &[Deposit],
-    rates_per_eur: &HashMap<String, f64>,
-) -> BTreeMap<NaiveDate, f64> {
+/// converted at its currency's FX rate of that day (see [`PastRates`]) and each day's sum
+/// rounded to the cent like a stored value. A deposit in a currency without a rate is left
+/// out: the valuation leaves that currency's cash out of the day's value too, so counting it
+/// would show a loss.
+pub fn daily_deposits(deposits: &[Deposit], rates: &PastRates) -> BTreeMap<NaiveDate, f64> {
     let mut days: BTreeMap<NaiveDate, f64> = BTreeMap::new();
     for deposit in deposits {
         let day = deposit
             .deposited_at
             .get(..10)
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-        let rate = rates_per_eur
-            .get(&deposit.amount.currency().to_string())
-            .copied()
-            .filter(|r| r.is_finite() && *r > 0.0);
-        if let (Some(day), Some(rate)) = (day, rate) {
+        let currency = deposit.amount.currency().to_string();
+        if let Some(day) = day
+            && let Some(rate) = rates.on(&currency, day)
+        {
             *days.entry(day).or_insert(0.0) += deposit.amount.to_decimal().to_f64() / rate;
         }
     }

@@ -4,7 +4,9 @@
 //! come from the `deposits` ledger (see [`daily_deposits`]).
 
 mod backfill;
+mod carry;
 mod deposits;
+mod past_rates;
 mod twr;
 
 use std::collections::{BTreeMap, HashMap};
@@ -17,6 +19,7 @@ use crate::domain::valuation::value_portfolio;
 use crate::store::{Store, StoreError, now_iso};
 pub use backfill::{BackfillInputs, PastTrade, backfill};
 pub use deposits::{daily_deposits, with_deposits};
+pub use past_rates::PastRates;
 pub use twr::{Twr, twr};
 
 /// How far back a back-fill reaches.
@@ -68,9 +71,24 @@ pub fn record_day(store: &Store, today: NaiveDate) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The current FX rates and their stored history.
+fn stored_past_rates(store: &Store) -> Result<PastRates, StoreError> {
+    Ok(PastRates {
+        current: rates_per_eur(store)?,
+        history: store
+            .fx_history()?
+            .into_iter()
+            .map(|(currency, days)| (currency.to_string(), days))
+            .collect(),
+    })
+}
+
 /// The deposits in EUR by the day they were made, from the ledger.
-fn stored_daily_deposits(store: &Store) -> Result<BTreeMap<NaiveDate, f64>, StoreError> {
-    Ok(daily_deposits(&store.deposits()?, &rates_per_eur(store)?))
+fn stored_daily_deposits(
+    store: &Store,
+    rates: &PastRates,
+) -> Result<BTreeMap<NaiveDate, f64>, StoreError> {
+    Ok(daily_deposits(&store.deposits()?, rates))
 }
 
 /// Back-fills the days before `today` that have no value from the stored price history (see
@@ -78,6 +96,7 @@ fn stored_daily_deposits(store: &Store) -> Result<BTreeMap<NaiveDate, f64>, Stor
 pub fn backfill_from_history(store: &Store, today: NaiveDate) -> Result<usize, StoreError> {
     let positions = store.positions()?;
     let trades = store.trades(None)?;
+    let rates = stored_past_rates(store)?;
     let mut symbols: Vec<String> = positions.iter().map(|p| p.symbol.clone()).collect();
     symbols.extend(trades.iter().map(|t| t.trade.symbol.clone()));
     symbols.sort();
@@ -114,9 +133,9 @@ pub fn backfill_from_history(store: &Store, today: NaiveDate) -> Result<usize, S
                 })
             })
             .collect(),
-        deposits: stored_daily_deposits(store)?.into_iter().collect(),
+        deposits: stored_daily_deposits(store, &rates)?.into_iter().collect(),
         closes,
-        rates_per_eur: rates_per_eur(store)?,
+        rates,
         before: today,
         since: today
             .checked_sub_days(Days::new(BACKFILL_DAYS))
@@ -131,7 +150,11 @@ pub fn backfill_from_history(store: &Store, today: NaiveDate) -> Result<usize, S
 
 /// The values of the last `days` days up to `today`, and the returns over the whole history.
 pub fn history(store: &Store, today: NaiveDate, days: u32) -> Result<History, StoreError> {
-    let mut points = with_deposits(store.daily_values()?, &stored_daily_deposits(store)?);
+    let rates = stored_past_rates(store)?;
+    let mut points = with_deposits(
+        store.daily_values()?,
+        &stored_daily_deposits(store, &rates)?,
+    );
     let twr = twr(&points);
     let from = today
         .checked_sub_days(Days::new(u64::from(days)))
@@ -140,5 +163,7 @@ pub fn history(store: &Store, today: NaiveDate, days: u32) -> Result<History, St
     Ok(History { points, twr })
 }
 
+#[cfg(test)]
+mod past_rates_tests;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ use crate::domain::{Currency, FxRate, Money, Side};
 use crate::store::test_support::{dec, temp_store};
 use crate::store::{DailyValue, Deposit};
 
-fn day(text: &str) -> NaiveDate {
+pub(super) fn day(text: &str) -> NaiveDate {
     text.parse().unwrap()
 }
 
@@ -32,7 +32,7 @@ fn stored(date: &str, value_eur: f64) -> DailyValue {
     }
 }
 
-fn deposit(id: i64, minor: i64, currency: Currency, deposited_at: &str) -> Deposit {
+pub(super) fn deposit(id: i64, minor: i64, currency: Currency, deposited_at: &str) -> Deposit {
     Deposit {
         id,
         amount: Money::from_minor(minor, currency),
@@ -40,7 +40,7 @@ fn deposit(id: i64, minor: i64, currency: Currency, deposited_at: &str) -> Depos
     }
 }
 
-fn close_to(a: f64, b: f64) -> bool {
+pub(super) fn close_to(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-9
 }
 
@@ -104,11 +104,11 @@ fn a_day_after_an_empty_portfolio_adds_no_return() {
     assert!(close_to(twr(&points).since_start.unwrap(), 0.1));
 }
 
-fn closes(days: &[(&str, f64)]) -> Vec<(NaiveDate, f64)> {
+pub(super) fn closes(days: &[(&str, f64)]) -> Vec<(NaiveDate, f64)> {
     days.iter().map(|(d, c)| (day(d), *c)).collect()
 }
 
-fn inputs() -> BackfillInputs {
+pub(super) fn inputs() -> BackfillInputs {
     BackfillInputs {
         holdings: HashMap::from([("A.US".to_string(), (10.0, "USD".to_string()))]),
         cash: HashMap::from([("EUR".to_string(), 100.0)]),
@@ -130,7 +130,10 @@ fn inputs() -> BackfillInputs {
                 ("2026-01-05", 60.0),
             ]),
         )]),
-        rates_per_eur: HashMap::from([("EUR".to_string(), 1.0), ("USD".to_string(), 2.0)]),
+        rates: PastRates {
+            current: HashMap::from([("EUR".to_string(), 1.0), ("USD".to_string(), 2.0)]),
+            history: HashMap::new(),
+        },
         before: day("2026-01-05"),
         since: day("2025-01-01"),
     }
@@ -181,7 +184,10 @@ fn backfill_takes_recorded_deposits_out_of_the_cash() {
 
 #[test]
 fn a_days_deposits_are_summed_by_local_day_in_eur_at_the_stored_rate() {
-    let rates = HashMap::from([("EUR".to_string(), 1.0), ("USD".to_string(), 1.25)]);
+    let rates = PastRates {
+        current: HashMap::from([("EUR".to_string(), 1.0), ("USD".to_string(), 1.25)]),
+        history: HashMap::new(),
+    };
     let deposits = [
         deposit(1, 10_010, Currency::EUR, "2026-01-05T00:00:00.000000"),
         deposit(2, 12_500, Currency::USD, "2026-01-05T23:59:59.999999"),

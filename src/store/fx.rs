@@ -1,8 +1,12 @@
 //! FX rates with the day they are for: the ECB publishes one set of reference rates per
-//! working day, and a rate is only as good as its date.
+//! working day, and a rate is only as good as its date. Besides the current rate of each
+//! currency, every dated rate is kept in a history of one rate per currency and day, which
+//! values the portfolio's past days at the rates of their day.
+
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::{Transaction, TransactionBehavior, params};
 
 use super::{Store, StoreError, now_iso};
 use crate::domain::{Currency, Decimal, FxRate};
@@ -28,9 +32,36 @@ impl DatedRate {
     }
 }
 
+/// The reference rates of one day, 1 EUR = `per_eur` units of each currency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayRates {
+    pub date: NaiveDate,
+    pub rates: Vec<FxRate>,
+}
+
+/// What [`Store::put_fx_history`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FxHistoryWrite {
+    /// Rates written to the history (a day already stored is replaced).
+    pub history_rates: usize,
+    /// Current rates replaced by the newest day's, being newer than the stored ones.
+    pub current_rates: usize,
+}
+
+/// Keeps `rate` as the rate of its currency on `day` in the history, replacing one stored
+/// for that day.
+fn put_history_rate(tx: &Transaction<'_>, rate: &FxRate, day: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO fx_history (currency, day, rate) VALUES (?1, ?2, ?3) \
+         ON CONFLICT(currency, day) DO UPDATE SET rate = excluded.rate",
+    )?
+    .execute(params![rate.currency(), day, rate.per_eur().to_f64()])?;
+    Ok(())
+}
+
 impl Store {
-    /// Stores `rates` (1 EUR = `per_eur` units) as the rates of `rate_date`, in one
-    /// transaction. EUR itself is implicit and skipped.
+    /// Stores `rates` (1 EUR = `per_eur` units) as the current rates, of `rate_date`, and in
+    /// the history, in one transaction. EUR itself is implicit and skipped.
     pub fn put_dated_fx_rates(
         &self,
         rates: &[FxRate],
@@ -50,12 +81,74 @@ impl Store {
                 )?;
                 for rate in rates.iter().filter(|r| r.currency() != Currency::EUR) {
                     upsert.execute(params![rate.currency(), rate.per_eur(), now, day])?;
+                    put_history_rate(&tx, rate, &day)?;
                     written += 1;
                 }
             }
             tx.commit()?;
             Ok(written)
         })
+    }
+
+    /// Adds the rates of `days` to the history, in one transaction; the rates of the newest
+    /// day also replace the current rates of their currencies that are older (by their date,
+    /// or for a rate stored without one, the day it was stored). EUR itself is skipped.
+    pub fn put_fx_history(&self, days: &[DayRates]) -> Result<FxHistoryWrite, StoreError> {
+        let now = now_iso();
+        let newest = days.iter().max_by_key(|d| d.date);
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut written = FxHistoryWrite {
+                history_rates: 0,
+                current_rates: 0,
+            };
+            for rates in days {
+                let day = rates.date.format("%Y-%m-%d").to_string();
+                for rate in rates.rates.iter().filter(|r| r.currency() != Currency::EUR) {
+                    put_history_rate(&tx, rate, &day)?;
+                    written.history_rates += 1;
+                }
+            }
+            if let Some(newest) = newest {
+                let day = newest.date.format("%Y-%m-%d").to_string();
+                let mut upsert = tx.prepare_cached(
+                    "INSERT INTO fx_rates (currency, per_eur, updated_at, rate_date) \
+                     VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT(currency) DO UPDATE SET per_eur = excluded.per_eur, \
+                     updated_at = excluded.updated_at, rate_date = excluded.rate_date \
+                     WHERE excluded.rate_date > \
+                     coalesce(fx_rates.rate_date, substr(fx_rates.updated_at, 1, 10))",
+                )?;
+                for rate in newest
+                    .rates
+                    .iter()
+                    .filter(|r| r.currency() != Currency::EUR)
+                {
+                    written.current_rates +=
+                        upsert.execute(params![rate.currency(), rate.per_eur(), now, day])?;
+                }
+            }
+            tx.commit()?;
+            Ok(written)
+        })
+    }
+
+    /// The history of every currency's rate (1 EUR = rate units), oldest day first.
+    pub fn fx_history(&self) -> Result<BTreeMap<Currency, Vec<(NaiveDate, f64)>>, StoreError> {
+        let rows: Vec<(Currency, String, f64)> = self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT currency, day, rate FROM fx_history ORDER BY currency, day",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })?;
+        let mut history: BTreeMap<Currency, Vec<(NaiveDate, f64)>> = BTreeMap::new();
+        for (currency, day, rate) in rows {
+            if let Some(day) = parse_day(&day) {
+                history.entry(currency).or_default().push((day, rate));
+            }
+        }
+        Ok(history)
     }
 
     /// Every stored rate with its date, by currency (EUR, implicit, is not listed).

@@ -34,6 +34,8 @@ mod text;
 mod upstream_status;
 
 #[cfg(test)]
+mod fx_tests;
+#[cfg(test)]
 mod ledger_entries_tests;
 #[cfg(test)]
 mod ledger_tests;
@@ -68,7 +70,7 @@ use rusqlite_migration::{M, Migrations};
 
 pub use demo_derived::DemoDerived;
 pub use deposits::Deposit;
-pub use fx::DatedRate;
+pub use fx::{DatedRate, DayRates, FxHistoryWrite};
 pub use ledger::{
     NewOrder, NewTrade, OrderFill, OrderStatus, PendingOrder, Recorded, Trade, TradeSource,
 };
@@ -101,6 +103,7 @@ static MIGRATIONS: &[M<'static>] = &[
         "migrations/10-deposits-only-in-the-ledger.sql"
     )),
     M::up(include_str!("migrations/11-invented-demo-closes.sql")),
+    M::up(include_str!("migrations/12-fx-history.sql")),
 ];
 
 /// How long a connection waits on a lock held by another connection before failing.

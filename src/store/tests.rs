@@ -78,7 +78,7 @@ fn open_creates_parent_dirs_and_applies_migrations() {
     let store = Store::open(&path).unwrap();
     assert!(path.is_file());
     assert_eq!(store.path(), path.as_path());
-    assert_eq!(MIGRATIONS.len(), 11);
+    assert_eq!(MIGRATIONS.len(), 12);
     store
         .write(|conn| {
             assert_eq!(user_version(conn), MIGRATIONS.len());

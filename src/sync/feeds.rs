@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use chrono::Local;
 
-use super::fx::{self, EcbRates, FeedError};
+use super::fx::{self, FeedError};
 use super::history_metrics::{HistoryMetricsReport, refresh_history_metrics};
 use super::prices::{self, BackfillReport};
 use crate::config::FeedsConfig;
-use crate::store::{Store, StoreError};
+use crate::store::{DayRates, Store, StoreError};
 use crate::upstream::Upstreams;
 
 /// Limit of one download (an ECB file, one symbol's CSV).
@@ -99,7 +99,7 @@ impl Feeds {
     }
 
     /// Downloads and stores the ECB's rates once.
-    pub async fn refresh_fx(&self) -> Result<EcbRates, FeedError> {
+    pub async fn refresh_fx(&self) -> Result<DayRates, FeedError> {
         fx::refresh(&self.store, &self.client, &self.config.ecb_fx_url).await
     }
 

@@ -7,12 +7,16 @@
 //! binary has almost no room left, and the format needs no more than finding the `Cube`
 //! elements and reading their attributes. The parser is strict: anything unexpected (no date,
 //! two dates, a bad rate, a currency twice, a truncated file) refuses the whole file, and the
-//! stored rates stay as they were.
+//! stored rates stay as they were. The history of the rates is imported from CSV
+//! ([`parse_history_csv`]).
 
 use chrono::NaiveDate;
 
 use crate::domain::{Currency, Decimal, FxRate};
-use crate::store::{Store, StoreError, now_iso};
+use crate::store::{DayRates, Store, StoreError, now_iso};
+
+mod history_csv;
+pub use history_csv::{is_history_csv, parse_history_csv, store_history};
 
 /// The `data_freshness` kind and source of the rates.
 pub const FX_KIND: &str = "fx";
@@ -20,14 +24,6 @@ pub const ECB_SOURCE: &str = "ecb";
 
 /// The largest file accepted; the real one is about 1.5 KB.
 const MAX_FEED_BYTES: usize = 64 * 1024;
-
-/// One day's reference rates.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EcbRates {
-    pub date: NaiveDate,
-    /// 1 EUR = rate units of each currency.
-    pub rates: Vec<FxRate>,
-}
 
 /// Why a feed was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,7 +35,7 @@ fn refuse<T>(why: impl Into<String>) -> Result<T, FeedError> {
 }
 
 /// Parses the ECB's daily file.
-pub fn parse_ecb_daily(text: &str) -> Result<EcbRates, FeedError> {
+pub fn parse_ecb_daily(text: &str) -> Result<DayRates, FeedError> {
     if text.len() > MAX_FEED_BYTES {
         return refuse(format!("the file is larger than {MAX_FEED_BYTES} bytes"));
     }
@@ -110,7 +106,7 @@ pub fn parse_ecb_daily(text: &str) -> Result<EcbRates, FeedError> {
         .map(|(currency, per_eur)| FxRate::new(currency, per_eur))
         .collect::<Result<_, _>>()
         .map_err(|e| FeedError(e.to_string()))?;
-    Ok(EcbRates { date, rates })
+    Ok(DayRates { date, rates })
 }
 
 /// The `name='value'` (or `name="value"`) pairs of an element.
@@ -141,7 +137,7 @@ fn parse_attributes(text: &str) -> Result<Vec<(&str, &str)>, FeedError> {
 }
 
 /// Stores the rates of a parsed file as of its date and marks the FX data refreshed.
-pub fn store_rates(store: &Store, rates: &EcbRates, source: &str) -> Result<usize, StoreError> {
+pub fn store_rates(store: &Store, rates: &DayRates, source: &str) -> Result<usize, StoreError> {
     let written = store.put_dated_fx_rates(&rates.rates, rates.date)?;
     store.mark_refreshed(FX_KIND, source, &now_iso())?;
     Ok(written)
@@ -199,7 +195,7 @@ pub async fn refresh(
     store: &std::sync::Arc<Store>,
     client: &reqwest::Client,
     url: &str,
-) -> Result<EcbRates, FeedError> {
+) -> Result<DayRates, FeedError> {
     let outcome = download(client, url)
         .await
         .and_then(|t| parse_ecb_daily(&t));

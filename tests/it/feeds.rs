@@ -477,3 +477,74 @@ async fn the_brokers_candles_are_stored_when_the_wrapper_returns_some() {
         ]
     );
 }
+
+#[test]
+fn import_fx_of_a_csv_history_fills_the_history_and_refuses_a_bad_line_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let db = dir.path().join("trading-planner.db");
+    let ecb = fixture("ecb/eurofxref-daily.xml");
+    run_cli_ok(&["--data-dir", data, "import", "fx", ecb.to_str().unwrap()]);
+
+    // The ECB's layout: newest day first, N/A cells, a comma ending each line.
+    let history = dir.path().join("eurofxref-hist.csv");
+    std::fs::write(
+        &history,
+        "Date,USD,GBP,CYP,\n2026-11-03,1.15,N/A,N/A,\n2026-10-30,1.1172,0.8338,N/A,\n\
+         2026-10-29,1.11,0.83,N/A,\n",
+    )
+    .unwrap();
+    let out = run_cli_ok(&[
+        "--data-dir",
+        data,
+        "import",
+        "fx",
+        history.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("imported 5 FX rates of 3 days (2026-10-29 to 2026-11-03)"),
+        "{text}"
+    );
+    assert_eq!(
+        query_strings(
+            &db,
+            "SELECT currency || ' ' || day || ' ' || rate FROM fx_history \
+             WHERE currency IN ('USD', 'GBP') ORDER BY currency, day"
+        ),
+        [
+            "GBP 2026-10-29 0.83",
+            "GBP 2026-10-30 0.8338",
+            "USD 2026-10-29 1.11",
+            "USD 2026-10-30 1.1172",
+            "USD 2026-11-03 1.15"
+        ]
+    );
+    // The newest day's USD rate is newer than the stored one; GBP has none that day.
+    assert_eq!(
+        query_strings(
+            &db,
+            "SELECT currency || ' ' || per_eur || ' ' || rate_date FROM fx_rates \
+             WHERE currency IN ('USD', 'GBP') ORDER BY currency"
+        ),
+        ["GBP 0.8338 2026-10-30", "USD 1.15 2026-11-03"]
+    );
+
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(&broken, "date,USD\n2026-11-04,1.2\n2026-11-05,1,2\n").unwrap();
+    let out = run_cli(&["--data-dir", data, "import", "fx", broken.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("broken.csv") && stderr.contains("line 3"),
+        "{stderr}"
+    );
+    assert_eq!(
+        query_strings(
+            &db,
+            "SELECT CAST(COUNT(*) AS TEXT) FROM fx_history WHERE day >= '2026-11-04'"
+        ),
+        ["0"],
+        "a refused file writes nothing"
+    );
+}

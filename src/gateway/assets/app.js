@@ -95,7 +95,7 @@ async function loadValue() {
     " to " + eur.format(last.value_eur) + "; " + marks.length + " deposit days marked";
   box.innerHTML = lineChart(dates, [{ strategy: "value", values: points.map((p) => p.value_eur) }],
     Math.max(280, Math.min(900, box.clientWidth || 600)), { titleId: "value-chart-title", summary, marks });
-  $("value-note").textContent = points.length + (points.length === 1 ? " day" : " days") + (backfilled ? ", " + backfilled + " of them back-filled from the price history (today's positions taken back through the trades, today's FX rates)" : "") +
+  $("value-note").textContent = points.length + (points.length === 1 ? " day" : " days") + (backfilled ? ", " + backfilled + " of them back-filled from the price history (today's positions taken back through the trades, each day's FX rate where stored)" : "") +
     (marks.length ? "; points mark deposits." : ".");
 }
 

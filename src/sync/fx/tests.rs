@@ -8,7 +8,7 @@ fn day(text: &str) -> NaiveDate {
     text.parse().unwrap()
 }
 
-fn rate_of(rates: &EcbRates, code: &str) -> Decimal {
+fn rate_of(rates: &DayRates, code: &str) -> Decimal {
     let currency = Currency::new(code).unwrap();
     rates
         .rates
