@@ -97,6 +97,18 @@ fn temp_store(symbols: &[&str]) -> (tempfile::TempDir, Arc<Store>) {
     (dir, Arc::new(store))
 }
 
+/// Feeds whose daily-price CSV source is `base`'s `prices/<symbol>.csv`, with no pause.
+fn csv_price_feeds(store: &Arc<Store>, base: &str) -> Feeds {
+    feeds(
+        store,
+        FeedsConfig {
+            price_csv_url: format!("{base}/prices/{{symbol_lower}}.csv"),
+            price_csv_min_interval_secs: 0.0,
+            ..FeedsConfig::default()
+        },
+    )
+}
+
 fn feeds(store: &Arc<Store>, config: FeedsConfig) -> Feeds {
     let upstreams = Arc::new(Upstreams::new(&UpstreamConfig::default()).unwrap());
     Feeds::new(Arc::clone(store), upstreams, config).unwrap()
@@ -279,14 +291,7 @@ async fn the_backfill_downloads_each_missing_symbol_once_and_resumes_after_a_fai
     files.set("prices/aapl.us.csv", &daily_csv(600));
     let base = serve_files(&files);
     let (_dir, store) = temp_store(&["AAPL.US", "SAP.EU"]);
-    let feeds = feeds(
-        &store,
-        FeedsConfig {
-            price_csv_url: format!("{base}/prices/{{symbol_lower}}.csv"),
-            price_csv_min_interval_secs: 0.0,
-            ..FeedsConfig::default()
-        },
-    );
+    let feeds = csv_price_feeds(&store, &base);
     let report = feeds.refresh_prices().await.unwrap();
     assert_eq!(report.backfill.filled, [("AAPL.US".to_string(), 600)]);
     assert_eq!(report.backfill.failed.len(), 1, "{:?}", report.backfill);
@@ -335,14 +340,7 @@ async fn the_price_backfill_also_values_the_past_days_of_the_portfolio() {
     store
         .set_fx_rate(trading_planner::domain::FxRate::new(usd, "1.25".parse().unwrap()).unwrap())
         .unwrap();
-    let feeds = feeds(
-        &store,
-        FeedsConfig {
-            price_csv_url: format!("{base}/prices/{{symbol_lower}}.csv"),
-            price_csv_min_interval_secs: 0.0,
-            ..FeedsConfig::default()
-        },
-    );
+    let feeds = csv_price_feeds(&store, &base);
     feeds.refresh_prices().await.unwrap();
     let closes = store.daily_closes("AAPL.US").unwrap();
     let values = store.daily_values().unwrap();
