@@ -94,6 +94,8 @@ fn stored_daily_deposits(
 /// Back-fills the days before `today` that have no value from the stored price history (see
 /// [`backfill`]) and returns how many were added.
 pub fn backfill_from_history(store: &Store, today: NaiveDate) -> Result<usize, StoreError> {
+    // Read first: if the demo's invented closes go while this runs, the write is skipped.
+    let invented_closes = store.invented_close_count()?;
     let positions = store.positions()?;
     let trades = store.trades(None)?;
     let rates = stored_past_rates(store)?;
@@ -145,7 +147,7 @@ pub fn backfill_from_history(store: &Store, today: NaiveDate) -> Result<usize, S
     if values.is_empty() {
         return Ok(0);
     }
-    store.put_backfilled_values(&values, &now_iso())
+    store.put_backfilled_values_computed_with(&values, &now_iso(), invented_closes)
 }
 
 /// The values of the last `days` days up to `today`, and the returns over the whole history.

@@ -64,11 +64,35 @@ impl Store {
         values: &[(NaiveDate, f64)],
         at: &str,
     ) -> Result<usize, StoreError> {
+        self.put_backfilled_values_computed_with(values, at, 0)
+    }
+
+    /// As [`Store::put_backfilled_values`], for values computed from a price history that
+    /// held `invented_closes` invented closes: when there were some and none is left now (the
+    /// demo was left between the read and this write, see `forget_demo_derived`), nothing is
+    /// written, so no value of the demo portfolio outlives it. The check and the write are one
+    /// transaction.
+    pub fn put_backfilled_values_computed_with(
+        &self,
+        values: &[(NaiveDate, f64)],
+        at: &str,
+        invented_closes: usize,
+    ) -> Result<usize, StoreError> {
         for (_, value) in values {
             checked("back-filled value", *value)?;
         }
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if invented_closes > 0 {
+                let left: i64 = tx.query_row(
+                    "SELECT COUNT(*) FROM daily_prices WHERE invented = 1",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if left == 0 {
+                    return Ok(0);
+                }
+            }
             let mut added = 0;
             {
                 let mut insert = tx.prepare_cached(

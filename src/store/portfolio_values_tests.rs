@@ -90,3 +90,45 @@ fn a_days_value_is_replaced_by_a_later_record_and_kept_from_a_backfill() {
     );
     assert!(store.put_daily_value(day("2026-01-06"), -1.0, "t").is_err());
 }
+
+#[test]
+fn values_computed_from_invented_closes_are_not_written_once_the_demo_is_left() {
+    let (_dir, store) = temp_store();
+    let close = super::DailyClose {
+        symbol: "SAP.EU".into(),
+        day: day("2026-01-05"),
+        close: 100.0,
+    };
+    store
+        .put_invented_closes(std::slice::from_ref(&close))
+        .unwrap();
+    // A back-fill read one invented close; the demo is left before it writes.
+    let invented = store.invented_close_count().unwrap();
+    assert_eq!(invented, 1);
+    store.forget_demo_derived("history").unwrap();
+    let values = [(day("2026-01-05"), 900.0)];
+    assert_eq!(
+        store
+            .put_backfilled_values_computed_with(&values, "t1", invented)
+            .unwrap(),
+        0
+    );
+    assert!(store.daily_values().unwrap().is_empty());
+    // Values computed without invented closes, or while they are still there, are written.
+    assert_eq!(
+        store
+            .put_backfilled_values_computed_with(&values, "t2", 0)
+            .unwrap(),
+        1
+    );
+    store
+        .put_invented_closes(std::slice::from_ref(&close))
+        .unwrap();
+    let later = [(day("2026-01-06"), 910.0)];
+    assert_eq!(
+        store
+            .put_backfilled_values_computed_with(&later, "t3", 1)
+            .unwrap(),
+        1
+    );
+}

@@ -60,8 +60,7 @@ impl Store {
     }
 
     /// How many of the stored closes are invented.
-    #[cfg(test)]
-    pub(crate) fn invented_close_count(&self) -> Result<usize, StoreError> {
+    pub fn invented_close_count(&self) -> Result<usize, StoreError> {
         self.read(|conn| {
             let n: i64 = conn
                 .prepare_cached("SELECT COUNT(*) FROM daily_prices WHERE invented = 1")?
